@@ -1,0 +1,11 @@
+/* mtk-conformance: runs the vector suites of shared/conformance.  Each suite
+ * prints one line per failing case and ends with "N passed, M failed";
+ * it returns 0 only when M is 0 (2 on a usage or file error). */
+#ifndef MTK_TESTS_CONFORMANCE_H
+#define MTK_TESTS_CONFORMANCE_H
+
+int mtk_conf_interpolation(int argc, char **argv); /* interpolation FILE */
+int mtk_conf_dotenv(int argc, char **argv);        /* dotenv FILE */
+int mtk_conf_compose(int argc, char **argv);       /* compose [--mtk PATH] DIR|CASE... */
+
+#endif
