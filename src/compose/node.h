@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "mtk/err.h"
+#include "util/cleanup.h"
 
 enum mtk_node_kind {
   MTK_NODE_SCALAR,
@@ -72,6 +73,8 @@ struct mtk_node *mtk_node_new_plain(const char *s, const struct mtk_node *at);
 /* Deep copy (positions and tags kept). */
 struct mtk_node *mtk_node_copy(const struct mtk_node *n);
 void mtk_node_free(struct mtk_node *n);
+/* `mtk_autoptr(mtk_node) n = ...` frees n at scope exit. */
+MTK_DEFINE_AUTOPTR(mtk_node, mtk_node_free)
 
 bool mtk_node_is_null(const struct mtk_node *n); /* NULL pointer or null scalar */
 bool mtk_node_is_str(const struct mtk_node *n);  /* STR scalar */
