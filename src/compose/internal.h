@@ -21,4 +21,16 @@ struct mtk_node *mtk_compose_yaml_parse_all(const char *path, const char *text, 
 struct mtk_node *mtk_compose_yaml_parse(const char *path, const char *text, size_t len,
                                         struct mtk_err **err);
 
+/* Interpolates every string scalar of a parsed document (values only, never
+ * keys) from env, then casts the values at compose-go's typed paths
+ * (`services.*.ports[].target` to an integer, `privileged` to a boolean...).
+ * Errors name the key path and the position. */
+struct mtk_strmap;
+int mtk_compose_interpolate(struct mtk_node *root, const struct mtk_strmap *env,
+                            struct mtk_err **err);
+
+/* loader.NormalizeProjectName: lower-cased, only [a-z0-9_-] kept, leading
+ * '_' and '-' trimmed.  Owned by caller. */
+char *mtk_compose_normalize_name(const char *s);
+
 #endif
