@@ -1,0 +1,131 @@
+/* The command line of mtk: the global options every command sees, the
+ * command table (top-level project verbs, NOUN VERB pairs, stand-alone
+ * commands) and the helpers the command handlers share.  Only cli/ prints:
+ * handlers return an exit status or a negative value with *err set, and
+ * main() prints the error and maps it to the exit status. */
+#ifndef MTK_CLI_H
+#define MTK_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "mtk/compose.h"
+#include "mtk/err.h"
+
+enum mtk_cli_log_level {
+  MTK_CLI_LOG_DEBUG,
+  MTK_CLI_LOG_INFO,
+  MTK_CLI_LOG_WARN,
+  MTK_CLI_LOG_ERROR,
+};
+
+enum mtk_cli_ansi {
+  MTK_CLI_ANSI_AUTO,
+  MTK_CLI_ANSI_NEVER,
+  MTK_CLI_ANSI_ALWAYS,
+};
+
+/* A list of borrowed strings (argv elements or environment values). */
+struct mtk_cli_strv {
+  const char **v; /* owned array of borrowed strings, NULL-terminated once non-empty */
+  size_t n;       /* number of strings */
+};
+
+/* What the global options (before the command) said. */
+struct mtk_cli {
+  struct mtk_cli_strv files;      /* -f/--file, in order */
+  struct mtk_cli_strv env_files;  /* --env-file, in order */
+  struct mtk_cli_strv profiles;   /* --profile, in order */
+  const char *project_name;       /* borrowed: -p, or NULL */
+  const char *project_dir;        /* borrowed: --project-directory, or NULL */
+  const char *root;               /* borrowed: --root, MTK_ROOT or the default */
+  const char *runroot;            /* borrowed: --runroot, MTK_RUNROOT or the default */
+  enum mtk_cli_log_level log_level; /* --log-level (default warn) */
+  enum mtk_cli_ansi ansi;         /* --ansi */
+  bool color;                     /* colour on stderr, decided from ansi, TTY and NO_COLOR */
+};
+
+struct mtk_cli_cmd;
+
+/* A command handler: argv[0] is the command's own name (the verb for
+ * NOUN VERB), so that handlers parse their options with getopt_long.
+ * Returns the exit status (>= 0) or a negative value with *err set. */
+typedef int (*mtk_cli_cmd_cb)(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
+                              char **argv, struct mtk_err **err);
+
+/* One entry of the command table.  A later issue implements a command by
+ * filling `run` (and `options`); nothing else changes. */
+struct mtk_cli_cmd {
+  const char *parent;             /* for a verb under a noun: the noun ("image"), else NULL */
+  const char *name;               /* the word typed: "up", "image", "pull" */
+  const char *args;               /* usage after the name: "[OPTIONS] [SERVICE...]" */
+  const char *summary;            /* one line for the command lists */
+  const char *options;            /* option lines for --help, or NULL */
+  mtk_cli_cmd_cb run;             /* handler, NULL = not available in this version yet */
+  const struct mtk_cli_cmd *subs; /* a noun's verbs ({NULL}-terminated), or NULL */
+  bool standalone;                /* listed under "Commands" (login, version), not a project verb */
+  bool hidden;                    /* left out of the command lists and suggestions */
+};
+
+/* commands.c: the table and everything that walks it. */
+extern const struct mtk_cli_cmd mtk_cli_commands[];
+const struct mtk_cli_cmd *mtk_cli_cmd_find(const struct mtk_cli_cmd *table, const char *name);
+/* Runs the command argv[0] of table (the top-level table, or a noun's verbs). */
+int mtk_cli_cmd_dispatch(struct mtk_cli *cli, const struct mtk_cli_cmd *table, int argc,
+                         char **argv, struct mtk_err **err);
+/* "image pull" / "config": the full name of a command; caller frees. */
+char *mtk_cli_cmd_path(const struct mtk_cli_cmd *cmd);
+void mtk_cli_print_main_help(FILE *out);
+void mtk_cli_print_cmd_help(FILE *out, const struct mtk_cli_cmd *cmd);
+/* Sets *err for a bad option of cmd (exit 16, hint: how to get the usage). */
+int mtk_cli_usage_error(const struct mtk_cli_cmd *cmd, struct mtk_err **err, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
+/* Turns getopt_long's '?' or ':' result into a usage error; argv as given to getopt. */
+int mtk_cli_getopt_error(const struct mtk_cli_cmd *cmd, int c, char **argv,
+                         struct mtk_err **err);
+
+/* suggest.c: the optimal-string-alignment (restricted Damerau-Levenshtein)
+ * distance, and the nearest visible command name within distance 2. */
+size_t mtk_cli_edit_distance(const char *a, const char *b);
+const char *mtk_cli_suggest(const struct mtk_cli_cmd *table, const char *word);
+
+/* main.c */
+void mtk_cli_strv_push(struct mtk_cli_strv *sv, const char *s);
+void mtk_cli_strv_free(struct mtk_cli_strv *sv);
+
+/* config.c / version.c: the implemented handlers. */
+int mtk_cli_config(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                   struct mtk_err **err);
+int mtk_cli_version(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                    struct mtk_err **err);
+
+/* model.c: what `mtk config` does to the loaded model before printing. */
+/* Re-escapes every '$' of every string value (not keys) as "$$", in place. */
+void mtk_cli_model_escape_dollars(json_t *v);
+/* Service names in dependency order (dependencies first, ties by name);
+ * returns a NULL-terminated array of borrowed keys; caller frees the array. */
+const char **mtk_cli_model_service_order(json_t *model);
+/* Keeps only the named services and what they depend on, then drops the
+ * networks/volumes/secrets/configs no kept service uses.  Names not in the
+ * model: "no such service" (MTK_E_GENERIC). */
+int mtk_cli_model_select(json_t *model, const char *const *names, size_t n, struct mtk_err **err);
+/* SHA-256 (lower-case hex, 64 chars + NUL into hex) of the service's canonical
+ * JSON; see model.c for what is hashed. */
+int mtk_cli_model_service_hash(json_t *service, char hex[65], struct mtk_err **err);
+
+/* jsonout.c / yamlout.c: the model as text (keys sorted, 2-space indent,
+ * trailing newline); the caller frees the result. */
+char *mtk_cli_json_dump(json_t *v);
+char *mtk_cli_yaml_dump(json_t *v, struct mtk_err **err);
+/* The shortest decimal text that reads back as d (as Go prints a float64). */
+void mtk_cli_format_real(double d, char buf[32]);
+/* True when a plain YAML scalar with this text would not load as a string. */
+bool mtk_cli_yaml_needs_quotes(const char *s);
+
+/* output.c: writes text to stdout (path NULL or "-") or atomically to a file
+ * (temporary file in the same directory, then rename). */
+int mtk_cli_write_output(const char *path, const char *text, size_t len, struct mtk_err **err);
+
+#endif

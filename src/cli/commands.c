@@ -1,0 +1,386 @@
+/* The command table of mtk and what walks it: dispatch of COMMAND and
+ * NOUN VERB, --help texts, unknown commands (with a suggestion) and the
+ * error for commands that exist but are not implemented yet.
+ *
+ * To implement a command, fill `run` (and `options`) of its entry; the
+ * handler gets argv starting at its own name and parses its options with
+ * getopt_long (see config.c). */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/cleanup.h"
+#include "util/strbuf.h"
+
+#define VERB(p, n, a, s) {.parent = p, .name = n, .args = a, .summary = s}
+
+static const char config_options[] =
+    "      --format FORMAT        Format the output: yaml (default) or json\n"
+    "      --hash SERVICES        Print the configuration hash of the services, one per line\n"
+    "                             (\"*\" for all, or a comma-separated list)\n"
+    "      --images               Print the image names, one per line\n"
+    "      --no-consistency       Don't check model consistency (the output may be invalid)\n"
+    "      --no-interpolate       Don't interpolate environment variables\n"
+    "      --no-normalize         Don't normalize the compose model\n"
+    "      --no-path-resolution   Don't resolve file paths\n"
+    "  -o, --output FILE          Save to FILE (replaced atomically) instead of stdout\n"
+    "      --profiles             Print the profile names, one per line\n"
+    "  -q, --quiet                Only validate the configuration, print nothing\n"
+    "      --services             Print the service names, one per line\n"
+    "      --volumes              Print the volume names, one per line\n"
+    "  -h, --help                 Print this help\n";
+
+static const char version_options[] =
+    "  -f, --format FORMAT        Format the output: pretty (default) or json\n"
+    "      --short                Print the version number only\n"
+    "  -h, --help                 Print this help\n";
+
+static const struct mtk_cli_cmd container_cmds[] = {
+    VERB("container", "create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container"),
+    VERB("container", "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
+         "Execute a command in a running container"),
+    VERB("container", "inspect", "[OPTIONS] CONTAINER [CONTAINER...]",
+         "Display detailed information on one or more containers"),
+    VERB("container", "kill", "[OPTIONS] CONTAINER [CONTAINER...]",
+         "Kill one or more running containers"),
+    VERB("container", "logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container"),
+    VERB("container", "ls", "[OPTIONS]", "List containers"),
+    VERB("container", "pause", "CONTAINER [CONTAINER...]",
+         "Pause all processes within one or more containers"),
+    VERB("container", "port", "CONTAINER [PRIVATE_PORT[/PROTO]]",
+         "List port mappings or a specific mapping for the container"),
+    VERB("container", "prune", "[OPTIONS]", "Remove all stopped containers"),
+    VERB("container", "ps", "[OPTIONS]", "List containers (same as ls)"),
+    VERB("container", "restart", "[OPTIONS] CONTAINER [CONTAINER...]",
+         "Restart one or more containers"),
+    VERB("container", "rm", "[OPTIONS] CONTAINER [CONTAINER...]",
+         "Remove one or more containers"),
+    VERB("container", "run", "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+         "Create and run a new container from an image"),
+    VERB("container", "start", "[OPTIONS] CONTAINER [CONTAINER...]",
+         "Start one or more stopped containers"),
+    VERB("container", "stop", "[OPTIONS] CONTAINER [CONTAINER...]",
+         "Stop one or more running containers"),
+    VERB("container", "top", "CONTAINER [ps OPTIONS]",
+         "Display the running processes of a container"),
+    VERB("container", "unpause", "CONTAINER [CONTAINER...]",
+         "Unpause all processes within one or more containers"),
+    VERB("container", "wait", "CONTAINER [CONTAINER...]",
+         "Block until one or more containers stop, then print their exit codes"),
+    {0},
+};
+
+static const struct mtk_cli_cmd image_cmds[] = {
+    VERB("image", "build", "[OPTIONS] PATH", "Build an image from a Dockerfile"),
+    VERB("image", "import", "[OPTIONS] FILE [REPOSITORY[:TAG]]",
+         "Import the contents from a tarball to create a filesystem image"),
+    VERB("image", "inspect", "[OPTIONS] IMAGE [IMAGE...]",
+         "Display detailed information on one or more images"),
+    VERB("image", "load", "[OPTIONS]", "Load an image from a tar archive or STDIN"),
+    VERB("image", "ls", "[OPTIONS] [REPOSITORY[:TAG]]", "List images"),
+    VERB("image", "prune", "[OPTIONS]", "Remove unused images"),
+    VERB("image", "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry"),
+    VERB("image", "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry"),
+    VERB("image", "rm", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images"),
+    VERB("image", "save", "[OPTIONS] IMAGE [IMAGE...]",
+         "Save one or more images to a tar archive (streamed to STDOUT by default)"),
+    VERB("image", "tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+         "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    {0},
+};
+
+static const struct mtk_cli_cmd network_cmds[] = {
+    VERB("network", "create", "[OPTIONS] NETWORK", "Create a network"),
+    VERB("network", "inspect", "[OPTIONS] NETWORK [NETWORK...]",
+         "Display detailed information on one or more networks"),
+    VERB("network", "ls", "[OPTIONS]", "List networks"),
+    VERB("network", "prune", "[OPTIONS]", "Remove all unused networks"),
+    VERB("network", "rm", "NETWORK [NETWORK...]", "Remove one or more networks"),
+    {0},
+};
+
+static const struct mtk_cli_cmd volume_cmds[] = {
+    VERB("volume", "create", "[OPTIONS] [VOLUME]", "Create a volume"),
+    VERB("volume", "inspect", "[OPTIONS] VOLUME [VOLUME...]",
+         "Display detailed information on one or more volumes"),
+    VERB("volume", "ls", "[OPTIONS]", "List volumes"),
+    VERB("volume", "prune", "[OPTIONS]", "Remove unused local volumes"),
+    VERB("volume", "rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes"),
+    {0},
+};
+
+static int help_cmd(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                    struct mtk_err **err);
+
+/* Project verbs (as `docker compose VERB`), then nouns, then stand-alone commands. */
+const struct mtk_cli_cmd mtk_cli_commands[] = {
+    VERB(NULL, "build", "[OPTIONS] [SERVICE...]", "Build or rebuild services"),
+    {.name = "config",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "Parse, resolve and render the compose files in canonical format",
+     .options = config_options,
+     .run = mtk_cli_config},
+    VERB(NULL, "create", "[OPTIONS] [SERVICE...]", "Create containers for the services"),
+    VERB(NULL, "down", "[OPTIONS] [SERVICE...]", "Stop and remove containers and networks"),
+    VERB(NULL, "exec", "[OPTIONS] SERVICE COMMAND [ARGS...]",
+         "Execute a command in a running service container"),
+    VERB(NULL, "images", "[OPTIONS] [SERVICE...]", "List images used by the created containers"),
+    VERB(NULL, "kill", "[OPTIONS] [SERVICE...]", "Force stop service containers"),
+    VERB(NULL, "logs", "[OPTIONS] [SERVICE...]", "View output from containers"),
+    VERB(NULL, "ls", "[OPTIONS]", "List projects"),
+    VERB(NULL, "pause", "[SERVICE...]", "Pause services"),
+    VERB(NULL, "port", "[OPTIONS] SERVICE PRIVATE_PORT",
+         "Print the public port for a port binding"),
+    VERB(NULL, "ps", "[OPTIONS] [SERVICE...]", "List containers"),
+    VERB(NULL, "pull", "[OPTIONS] [SERVICE...]", "Pull service images"),
+    VERB(NULL, "push", "[OPTIONS] [SERVICE...]", "Push service images"),
+    VERB(NULL, "restart", "[OPTIONS] [SERVICE...]", "Restart service containers"),
+    VERB(NULL, "rm", "[OPTIONS] [SERVICE...]", "Remove stopped service containers"),
+    VERB(NULL, "run", "[OPTIONS] SERVICE [COMMAND] [ARGS...]",
+         "Run a one-off command on a service"),
+    VERB(NULL, "start", "[SERVICE...]", "Start services"),
+    VERB(NULL, "stop", "[OPTIONS] [SERVICE...]", "Stop services"),
+    VERB(NULL, "top", "[SERVICE...]", "Display the running processes"),
+    VERB(NULL, "unpause", "[SERVICE...]", "Unpause services"),
+    VERB(NULL, "up", "[OPTIONS] [SERVICE...]", "Create and start containers"),
+    VERB(NULL, "wait", "SERVICE [SERVICE...] [OPTIONS]",
+         "Block until the containers of the services stop"),
+    {.name = "container", .args = "COMMAND", .summary = "Manage containers",
+     .subs = container_cmds},
+    {.name = "image", .args = "COMMAND", .summary = "Manage images", .subs = image_cmds},
+    {.name = "network", .args = "COMMAND", .summary = "Manage networks", .subs = network_cmds},
+    {.name = "volume", .args = "COMMAND", .summary = "Manage volumes", .subs = volume_cmds},
+    {.name = "help", .args = "[COMMAND...]", .summary = "Show the help of mtk or of a command",
+     .run = help_cmd, .standalone = true},
+    {.name = "login", .args = "[OPTIONS] [SERVER]", .summary = "Log in to a registry",
+     .standalone = true},
+    {.name = "logout", .args = "[SERVER]", .summary = "Log out from a registry",
+     .standalone = true},
+    {.name = "version", .args = "[OPTIONS]", .summary = "Show the mtk version information",
+     .options = version_options, .run = mtk_cli_version, .standalone = true},
+    {0},
+};
+
+static const char global_options[] =
+    "  -f, --file FILE               Compose file (repeatable; default: compose.yaml ...)\n"
+    "  -p, --project-name NAME       Project name\n"
+    "      --project-directory DIR   Project directory (default: the first file's directory)\n"
+    "      --env-file FILE           Alternate environment file (repeatable)\n"
+    "      --profile PROFILE         Profile to enable (repeatable)\n"
+    "      --root DIR                Persistent data (env MTK_ROOT, default "
+    MTK_DEFAULT_ROOT ")\n"
+    "      --runroot DIR             Runtime state (env MTK_RUNROOT, default "
+    MTK_DEFAULT_RUNROOT ")\n"
+    "      --log-level LEVEL         debug, info, warn (default) or error\n"
+    "      --ansi WHEN               Colour: never, always or auto (default)\n"
+    "  -h, --help                    Print this help\n"
+    "  -v, --version                 Print the version and exit\n";
+
+const struct mtk_cli_cmd *mtk_cli_cmd_find(const struct mtk_cli_cmd *table, const char *name)
+{
+  for (const struct mtk_cli_cmd *c = table; c->name; c++)
+    if (strcmp(c->name, name) == 0)
+      return c;
+  return NULL;
+}
+
+char *mtk_cli_cmd_path(const struct mtk_cli_cmd *cmd)
+{
+  if (cmd->parent)
+    return mtk_xasprintf("%s %s", cmd->parent, cmd->name);
+  return mtk_xstrdup(cmd->name);
+}
+
+static void print_list(FILE *out, const char *title, const struct mtk_cli_cmd *table,
+                       int which)
+{
+  fprintf(out, "\n%s:\n", title);
+  for (const struct mtk_cli_cmd *c = table; c->name; c++) {
+    int kind = c->subs ? 1 : c->standalone ? 2 : 0;
+    if (c->hidden || kind != which)
+      continue;
+    fprintf(out, "  %-11s%s%s\n", c->name, c->summary,
+            c->run || c->subs ? "" : " (not available yet)");
+  }
+}
+
+void mtk_cli_print_main_help(FILE *out)
+{
+  fprintf(out, "Usage:  mtk [OPTIONS] COMMAND [ARGS...]\n\n"
+               "Matryoshka: run Docker Compose projects without a daemon.\n\n"
+               "Options:\n%s",
+          global_options);
+  print_list(out, "Project commands", mtk_cli_commands, 0);
+  print_list(out, "Management commands", mtk_cli_commands, 1);
+  print_list(out, "Commands", mtk_cli_commands, 2);
+  fprintf(out, "\nGlobal options go before the command. "
+               "Run 'mtk COMMAND --help' for more information on a command.\n");
+}
+
+void mtk_cli_print_cmd_help(FILE *out, const struct mtk_cli_cmd *cmd)
+{
+  mtk_autofree char *path = mtk_cli_cmd_path(cmd);
+  fprintf(out, "Usage:  mtk [GLOBAL OPTIONS] %s %s\n\n%s\n", path, cmd->args, cmd->summary);
+  if (cmd->subs) {
+    fprintf(out, "\nCommands:\n");
+    for (const struct mtk_cli_cmd *c = cmd->subs; c->name; c++)
+      if (!c->hidden)
+        fprintf(out, "  %-10s%s%s\n", c->name, c->summary,
+                c->run ? "" : " (not available yet)");
+    fprintf(out, "\nRun 'mtk %s COMMAND --help' for more information on a command.\n", path);
+    return;
+  }
+  if (!cmd->run)
+    fprintf(out, "\nNot available in this version yet.\n");
+  if (cmd->options)
+    fprintf(out, "\nOptions:\n%s", cmd->options);
+  else
+    fprintf(out, "\nOptions:\n  -h, --help                 Print this help\n");
+}
+
+int mtk_cli_usage_error(const struct mtk_cli_cmd *cmd, struct mtk_err **err, const char *fmt,
+                        ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int r = mtk_err_setv(err, MTK_E_USAGE, fmt, ap);
+  va_end(ap);
+  if (cmd) {
+    mtk_autofree char *path = mtk_cli_cmd_path(cmd);
+    mtk_err_hint(err, "Run 'mtk %s --help' for usage.", path);
+  } else {
+    mtk_err_hint(err, "Run 'mtk --help' for usage.");
+  }
+  return r;
+}
+
+/* Options that are global: given after a command they deserve a better hint. */
+static bool is_global_option(const char *opt)
+{
+  static const char *const globals[] = {"-f", "--file", "-p", "--project-name",
+                                        "--project-directory", "--env-file", "--profile",
+                                        "--root", "--runroot", "--log-level", "--ansi", NULL};
+  size_t n = strcspn(opt, "=");
+  for (size_t i = 0; globals[i]; i++)
+    if (strlen(globals[i]) == n && strncmp(opt, globals[i], n) == 0)
+      return true;
+  return false;
+}
+
+int mtk_cli_getopt_error(const struct mtk_cli_cmd *cmd, int c, char **argv,
+                         struct mtk_err **err)
+{
+  extern int optind, optopt;
+  const char *word = argv[optind - 1];
+  bool long_word = strncmp(word, "--", 2) == 0;
+  mtk_autofree char *opt = NULL;
+  int r;
+  /* getopt_long leaves optopt 0 for an unknown long option, the option's
+   * character for an unknown short one (the word may then be a cluster). */
+  if (c == ':') {
+    opt = mtk_xstrdup(word);
+    r = mtk_cli_usage_error(cmd, err, "option \"%s\" needs a value", opt);
+  } else if (optopt && long_word && strchr(word, '=')) {
+    opt = mtk_xstrndup(word, strcspn(word, "="));
+    r = mtk_cli_usage_error(cmd, err, "option \"%s\" does not take a value", opt);
+  } else {
+    opt = optopt ? mtk_xasprintf("-%c", optopt) : mtk_xstrndup(word, strcspn(word, "="));
+    r = mtk_cli_usage_error(cmd, err, "unknown option \"%s\"", opt);
+    if (cmd && is_global_option(opt))
+      mtk_err_hint(err, "\"%s\" is a global option: give it before the command (mtk %s ... %s).",
+                   opt, opt, cmd->name);
+  }
+  return r;
+}
+
+/* -h/--help among the arguments (up to "--") of a command without a handler. */
+static bool wants_help(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      return false;
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+      return true;
+  }
+  return false;
+}
+
+static int unknown_command(const struct mtk_cli_cmd *table, const char *name,
+                           struct mtk_err **err)
+{
+  int r;
+  if (table->parent)
+    r = mtk_err_set(err, MTK_E_USAGE, "unknown command \"%s\" for \"mtk %s\"", name,
+                    table->parent);
+  else
+    r = mtk_err_set(err, MTK_E_USAGE, "unknown command \"%s\"", name);
+  const char *best = mtk_cli_suggest(table, name);
+  if (best)
+    mtk_err_hint(err, "Did you mean \"%s\"?", best);
+  else if (table->parent)
+    mtk_err_hint(err, "Run 'mtk %s --help' for the list of commands.", table->parent);
+  else
+    mtk_err_hint(err, "Run 'mtk --help' for the list of commands.");
+  return r;
+}
+
+static int not_available(const struct mtk_cli_cmd *cmd, struct mtk_err **err)
+{
+  mtk_autofree char *path = mtk_cli_cmd_path(cmd);
+  int r = mtk_err_set(err, MTK_E_GENERIC, "'%s' is not available in this version yet", path);
+  mtk_err_hint(err, "This version implements 'mtk config' and 'mtk version'; "
+                    "see 'mtk --help'.");
+  return r;
+}
+
+int mtk_cli_cmd_dispatch(struct mtk_cli *cli, const struct mtk_cli_cmd *table, int argc,
+                         char **argv, struct mtk_err **err)
+{
+  const struct mtk_cli_cmd *cmd = mtk_cli_cmd_find(table, argv[0]);
+  if (cmd == NULL)
+    return unknown_command(table, argv[0], err);
+  if (cmd->subs) {
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+      mtk_cli_print_cmd_help(stdout, cmd);
+      return 0;
+    }
+    if (argv[1][0] == '-')
+      return mtk_cli_usage_error(cmd, err, "unknown option \"%s\"", argv[1]);
+    return mtk_cli_cmd_dispatch(cli, cmd->subs, argc - 1, argv + 1, err);
+  }
+  if (cmd->run)
+    return cmd->run(cli, cmd, argc, argv, err);
+  if (wants_help(argc, argv)) {
+    mtk_cli_print_cmd_help(stdout, cmd);
+    return 0;
+  }
+  return not_available(cmd, err);
+}
+
+/* `mtk help [NOUN] [VERB]`: the help of the named command, or of mtk. */
+static int help_cmd(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                    struct mtk_err **err)
+{
+  const struct mtk_cli_cmd *table = mtk_cli_commands, *found = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (argv[i][0] == '-') {
+      if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+        break;
+      return mtk_cli_usage_error(cmd, err, "unknown option \"%s\"", argv[i]);
+    }
+    if (table == NULL)
+      return mtk_cli_usage_error(cmd, err, "too many arguments");
+    found = mtk_cli_cmd_find(table, argv[i]);
+    if (found == NULL)
+      return unknown_command(table, argv[i], err);
+    table = found->subs;
+  }
+  if (found)
+    mtk_cli_print_cmd_help(stdout, found);
+  else
+    mtk_cli_print_main_help(stdout);
+  return 0;
+}
