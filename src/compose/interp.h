@@ -5,6 +5,9 @@
 #ifndef MTK_COMPOSE_INTERP_H
 #define MTK_COMPOSE_INTERP_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "mtk/err.h"
 
 struct mtk_strmap;
@@ -14,16 +17,34 @@ typedef const char *(*mtk_interp_lookup_cb)(const char *name, void *ud);
 
 /* Substitutes $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e}, ${VAR?e}, ${VAR:+a}, ${VAR+a}, $$,
    nested/lazy defaults, exactly as compose-go template.Substitute. Returns an owned string or
-   NULL with *err (code MTK_E_INVALID). Error texts: an invalid template gives a message
-   containing "invalid template" and the template; a missing required variable gives
-   "required variable NAME is missing a value: MSG" (compose-go's exact wording, also when MSG
-   is empty). The caller adds "invalid interpolation format for <path>" context itself.
-   `lookup` may be NULL (every variable unset). */
+   NULL with *err (code MTK_E_INVALID). Error texts: an invalid template gives compose-go's
+   message `Invalid template: "TEMPLATE"` (TEMPLATE Go-quoted); a missing required variable
+   gives "required variable NAME is missing a value: MSG", or "required variable NAME is
+   missing a value" when MSG is empty (compose-go's exact wording). The caller adds
+   "invalid interpolation format for <path>" context itself. `lookup` may be NULL (every
+   variable unset). */
 char *mtk_interp_substitute(const char *tmpl, mtk_interp_lookup_cb lookup, void *ud,
                             struct mtk_err **err);
+
+/* Like mtk_interp_substitute.  When the template is invalid and `bad` is not NULL, *bad receives
+   an owned copy of the template compose-go's InvalidTemplateError names: the innermost default
+   value or remainder in which the bad "${" was found, else the whole template.  Compose prints
+   it raw: "invalid interpolation format for PATH.\nYou may need to escape any $ with another
+   $.\nBAD". *bad is left untouched on success and on other errors. */
+char *mtk_interp_substitute_ex(const char *tmpl, mtk_interp_lookup_cb lookup, void *ud,
+                               char **bad, struct mtk_err **err);
 
 /* A lookup callback over a map: ud is a `const struct mtk_strmap *`.  A key that is present
    with a NULL value counts as unset. */
 const char *mtk_interp_strmap_lookup(const char *name, void *ud);
+
+/* Decodes the UTF-8 rune at s[0..n) (n > 0) as Go's utf8.DecodeRune: returns its width and
+   sets *rune; an invalid or truncated sequence gives U+FFFD and width 1. */
+size_t mtk_interp_utf8_decode(const char *s, size_t n, uint32_t *rune);
+
+/* s[0..n) quoted as Go's strconv.Quote (%q, %#v) does, for error messages that reproduce
+   compose-go's: ASCII escapes exact; non-ASCII runes kept except invalid UTF-8 (\x..) and
+   the common non-printable ones (\u....).  Owned by the caller. */
+char *mtk_interp_go_quote(const char *s, size_t n);
 
 #endif
