@@ -36,29 +36,6 @@ char *mtk_compose_scalar_text(const struct mtk_node *n)
   return mtk_xstrdup(n->str ? n->str : "");
 }
 
-const char *mtk_compose_go_type(const struct mtk_node *n)
-{
-  if (n == NULL)
-    return "<nil>";
-  if (n->kind == MTK_NODE_MAP)
-    return "map[string]interface {}";
-  if (n->kind == MTK_NODE_SEQ)
-    return "[]interface {}";
-  switch (n->type) {
-    case MTK_SCALAR_NULL:
-      return "<nil>";
-    case MTK_SCALAR_BOOL:
-      return "bool";
-    case MTK_SCALAR_INT:
-      return "int";
-    case MTK_SCALAR_FLOAT:
-      return "float64";
-    case MTK_SCALAR_STR:
-      break;
-  }
-  return "string";
-}
-
 void mtk_compose_replace(struct mtk_node **slot, struct mtk_node *val)
 {
   if (*slot != val)

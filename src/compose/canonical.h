@@ -94,9 +94,6 @@ int mtk_compose_render_values(struct mtk_node *root, struct mtk_err **err);
 /* Go's fmt.Sprint of a scalar: STR text, INT decimal, FLOAT as %v, BOOL
  * true/false, NULL "".  Owned; NULL for a map or a sequence. */
 char *mtk_compose_scalar_text(const struct mtk_node *n);
-/* Go's %T of the decoded value, for messages: "string", "int", "float64",
- * "bool", "<nil>", "map[string]interface {}", "[]interface {}". */
-const char *mtk_compose_go_type(const struct mtk_node *n);
 /* Replaces *slot (freeing it) by val. */
 void mtk_compose_replace(struct mtk_node **slot, struct mtk_node *val);
 

@@ -317,6 +317,26 @@ const char *mtk_node_kind_name(const struct mtk_node *n)
   return "a string";
 }
 
+const char *mtk_compose_go_type(const struct mtk_node *n)
+{
+  if (mtk_node_is_null(n))
+    return "<nil>";
+  if (n->kind == MTK_NODE_MAP)
+    return "map[string]interface {}";
+  if (n->kind == MTK_NODE_SEQ)
+    return "[]interface {}";
+  switch (n->type) {
+    case MTK_SCALAR_BOOL:
+      return "bool";
+    case MTK_SCALAR_INT:
+      return "int";
+    case MTK_SCALAR_FLOAT:
+      return "float64";
+    default:
+      return "string";
+  }
+}
+
 static ssize_t find_key(const struct mtk_node *map, const char *key)
 {
   if (map == NULL || map->kind != MTK_NODE_MAP)

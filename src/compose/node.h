@@ -84,6 +84,11 @@ bool mtk_node_has_tag(const struct mtk_node *n, const char *tag);
 /* Name of the node's kind for messages: "a mapping", "a sequence", "a string", "a number"... */
 const char *mtk_node_kind_name(const struct mtk_node *n);
 
+/* The Go type compose-go would see for n after decoding ("string", "int",
+ * "float64", "bool", "<nil>", "map[string]interface {}", "[]interface {}"),
+ * for messages worded as compose-go's. */
+const char *mtk_compose_go_type(const struct mtk_node *n);
+
 /* MAP access. get returns a borrowed node or NULL. set takes ownership of
  * val, replacing (and freeing) an existing value in place or appending.
  * take removes the entry and returns its value (caller owns) or NULL. */
