@@ -34,6 +34,7 @@ struct frame {
   size_t start;          /* start of this template: the text an invalid-template error names */
   size_t out;            /* index of the frame whose buf receives the output */
   enum frame_kind kind;  /* see enum frame_kind */
+  bool one_line;         /* a piece of one match: holds no newline */
   char *name;            /* owned: FRAME_REQUIRED: the variable */
   struct mtk_strbuf buf; /* output of frame 0 (the result) or of a FRAME_REQUIRED frame */
 };
@@ -45,6 +46,7 @@ struct subst {
   struct frame *fr;            /* owned: the stack */
   size_t len;                  /* frames in use */
   size_t cap;                  /* frames allocated */
+  size_t nl_from, nl_at;       /* t[nl_from..nl_at) holds no newline (a cache) */
 };
 
 /* A matched `$...` expression. */
@@ -158,10 +160,25 @@ static size_t name_len(const char *s, size_t n)
   return i;
 }
 
-/* Matches the expression at t[p] == '$' within t[..end).  Returns false when the `$` starts
- * no match (it is then literal text). */
-static bool match_at(const char *t, size_t p, size_t end, struct match *m)
+/* The end of the line holding t[q] within frame f (the first newline or the frame end). */
+static size_t line_end(struct subst *s, const struct frame *f, size_t q)
 {
+  if (f->one_line)
+    return f->end;
+  if (q < s->nl_from || q > s->nl_at) {
+    const char *nl = memchr(s->t + q, '\n', f->end - q);
+    s->nl_from = q;
+    s->nl_at = nl ? (size_t) (nl - s->t) : f->end;
+  }
+  return s->nl_at < f->end ? s->nl_at : f->end;
+}
+
+/* Matches the expression at t[p] == '$' within frame f.  Returns false when the `$` starts
+ * no match (it is then literal text). */
+static bool match_at(struct subst *s, const struct frame *f, size_t p, struct match *m)
+{
+  const char *t = s->t;
+  size_t end = f->end;
   memset(m, 0, sizeof(*m));
   if (p + 1 >= end)
     return false;
@@ -190,9 +207,8 @@ static bool match_at(const char *t, size_t p, size_t end, struct match *m)
     return true;
   }
   /* The regexp's greedy `.*}`: up to the last `}` before the end of the line. */
-  const char *nlp = memchr(t + k + opl, '\n', end - k - opl);
-  size_t line_end = nlp ? (size_t) (nlp - t) : end;
-  const char *close = memrchr(t + k + opl, '}', line_end - k - opl);
+  size_t eol = line_end(s, f, k + opl);
+  const char *close = memrchr(t + k + opl, '}', eol - k - opl);
   if (close) {
     m->name_len = nl, m->end = (size_t) (close - t) + 1, m->op_end = k + opl;
     memcpy(m->op, t + k, opl);
@@ -216,6 +232,7 @@ static size_t closing_brace(const char *t, size_t p, size_t end)
   return end;
 }
 
+/* Pushes a frame for a piece of a match (a default, a message, a rest). */
 static struct frame *push(struct subst *s, size_t pos, size_t end, size_t out)
 {
   if (s->len == s->cap) {
@@ -223,7 +240,7 @@ static struct frame *push(struct subst *s, size_t pos, size_t end, size_t out)
     s->fr = mtk_xrealloc(s->fr, s->cap * sizeof(*s->fr));
   }
   struct frame *f = &s->fr[s->len++];
-  *f = (struct frame){.pos = pos, .end = end, .start = pos, .out = out, .kind = FRAME_PLAIN};
+  *f = (struct frame){.pos = pos, .end = end, .start = pos, .out = out, .one_line = true};
   return f;
 }
 
@@ -261,8 +278,8 @@ static void apply_op(struct subst *s, size_t fi, const struct match *m)
   if (rest < m->end) {
     /* A frame that would end where the rest ends is reused: same output, same end. */
     struct frame *f = &s->fr[fi];
-    if (f->pos == m->end && f->end == m->end)
-      f->pos = f->start = rest;
+    if (f->end == m->end)
+      f->pos = f->start = rest, f->one_line = true;
     else
       push(s, rest, m->end, out);
   }
@@ -303,7 +320,7 @@ static int step(struct subst *s, char **bad, struct mtk_err **err)
     f->pos = p;
     if (p == f->end)
       break;
-    if (!match_at(s->t, p, f->end, &m)) {
+    if (!match_at(s, f, p, &m)) {
       mtk_strbuf_addc(out, '$');
       f->pos = p + 1;
       continue;
@@ -333,9 +350,9 @@ static int step(struct subst *s, char **bad, struct mtk_err **err)
 char *mtk_interp_substitute_ex(const char *tmpl, mtk_interp_lookup_cb lookup_cb, void *ud,
                                char **bad, struct mtk_err **err)
 {
-  struct subst s = {.t = tmpl, .lookup = lookup_cb, .ud = ud};
+  struct subst s = {.t = tmpl, .lookup = lookup_cb, .ud = ud, .nl_from = 1, .nl_at = 0};
   int r = 0;
-  push(&s, 0, strlen(tmpl), 0);
+  push(&s, 0, strlen(tmpl), 0)->one_line = false;
   mtk_strbuf_add(&s.fr[0].buf, "", 0);
   while (r == 0)
     r = step(&s, bad, err);
