@@ -24,6 +24,8 @@ struct mtk_compose_opts {
   bool no_normalize;             /* --no-normalize: no defaults/names/default network/pruning */
   bool no_consistency;           /* --no-consistency */
   bool no_path_resolution;       /* --no-path-resolution */
+  bool keep_env_files;           /* --keep-env-files: env_file/label_file folded but kept */
+  bool all_resources;            /* --all-resources: unused networks/volumes/... kept */
 };
 
 struct mtk_project {

@@ -414,6 +414,8 @@ static int finish(struct mtk_project *proj, struct prep *p, struct mtk_node *mod
       .no_normalize = o->no_normalize,
       .no_consistency = o->no_consistency,
       .no_path_resolution = o->no_path_resolution,
+      .keep_env_files = o->keep_env_files,
+      .all_resources = o->all_resources,
   };
   if (mtk_compose_render_values(model, err) < 0)
     return -1;

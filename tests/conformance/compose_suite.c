@@ -211,6 +211,9 @@ static bool build_argv(const char *mtk, json_t *c, struct strv *argv, struct mtk
     return false;
   }
   strv_add(argv, mtk_xstrdup(mtk));
+  /* compose-go's PruneUnnecessaryResources off = docker compose's --all-resources. */
+  if (json_is_false(json_object_get(lo, "prune_unused_resources")))
+    strv_add(argv, mtk_xstrdup("--all-resources"));
   if (!add_list_flag(argv, "-f", json_object_get(args, "files"), why) ||
       !add_string_flag(argv, "-p", json_object_get(args, "project_name"), why) ||
       !add_string_flag(argv, "--project-directory", json_object_get(args, "project_directory"),
@@ -227,6 +230,9 @@ static bool build_argv(const char *mtk, json_t *c, struct strv *argv, struct mtk
     strv_add(argv, mtk_xstrdup("--no-consistency"));
   if (json_is_false(json_object_get(lo, "resolve_paths")))
     strv_add(argv, mtk_xstrdup("--no-path-resolution"));
+  /* compose-go without WithDiscardEnvFiles: env files folded and kept (an mtk flag). */
+  if (json_is_false(json_object_get(lo, "discard_env_file")))
+    strv_add(argv, mtk_xstrdup("--keep-env-files"));
   return true;
 }
 
