@@ -83,8 +83,7 @@ int mtk_compose_canon_ports(struct mtk_node *service, const char *svc_path, stru
     if (it->kind == MTK_NODE_MAP) {
       r = long_port(it, path, i, err);
       mtk_node_push(out, mtk_node_copy(it));
-    } else if (mtk_node_is_str(it) ||
-               (it->kind == MTK_NODE_SCALAR && it->type == MTK_SCALAR_INT)) {
+    } else if (mtk_node_is_str(it) || (it->kind == MTK_NODE_SCALAR && it->type == MTK_SCALAR_INT)) {
       r = short_port(out, it, path, i, err);
     } else {
       r = mtk_node_err(it, err, "%s[%zu]: invalid type %s for port", path, i,

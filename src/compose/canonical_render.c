@@ -73,8 +73,7 @@ static int r_duration_nz(struct mtk_node **slot, const char *path, struct mtk_er
 
 /* UnitBytes: integers as they are, strings parsed; anything else is ignored
  * by compose-go (zero, hence omitted), as are zero sizes. */
-static int bytes_any(struct mtk_node **slot, const char *path, bool drop_zero,
-                     struct mtk_err **err)
+static int bytes_any(struct mtk_node **slot, const char *path, bool drop_zero, struct mtk_err **err)
 {
   struct mtk_node *n = *slot;
   int64_t v = 0;
@@ -90,7 +89,7 @@ static int bytes_any(struct mtk_node **slot, const char *path, bool drop_zero,
   }
   if (v == 0 && drop_zero)
     return 1;
-  mtk_autofree char *s = mtk_xasprintf("%lld", (long long) v);
+  mtk_autofree char *s = mtk_xasprintf("%lld", (long long)v);
   set_str(slot, s);
   return 0;
 }
@@ -113,7 +112,7 @@ static int number(struct mtk_node **slot, const char *path, bool f32, struct mtk
   if (mtk_node_is_null(n))
     return 0;
   if (is_type(n, MTK_SCALAR_INT))
-    v = (double) n->ival;
+    v = (double)n->ival;
   else if (is_type(n, MTK_SCALAR_FLOAT))
     v = n->fval;
   else if (!mtk_node_is_str(n))
@@ -124,8 +123,8 @@ static int number(struct mtk_node **slot, const char *path, bool f32, struct mtk
   if (f32)
     v = mtk_compose_go_float32(v);
   /* Go's encoding/json prints an integral float without a fraction. */
-  if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double) (int64_t) v)
-    mtk_compose_replace(slot, mtk_node_new_int((int64_t) v, n));
+  if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(int64_t)v)
+    mtk_compose_replace(slot, mtk_node_new_int((int64_t)v, n));
   else
     mtk_compose_replace(slot, mtk_node_new_float(v, n));
   return 0;
@@ -143,11 +142,10 @@ static int r_int(struct mtk_node **slot, const char *path, struct mtk_err **err)
   if (mtk_node_is_null(n) || is_type(n, MTK_SCALAR_INT))
     return 0;
   if (is_type(n, MTK_SCALAR_FLOAT) && isfinite(n->fval)) {
-    v = (int64_t) n->fval; /* mapstructure truncates floats */
+    v = (int64_t)n->fval; /* mapstructure truncates floats */
   } else if (mtk_node_is_str(n)) {
     if (!mtk_compose_parse_int(n->str, &v))
-      return mtk_node_err(n, err, "%s: strconv.Atoi: parsing \"%s\": invalid syntax", path,
-                          n->str);
+      return mtk_node_err(n, err, "%s: strconv.Atoi: parsing \"%s\": invalid syntax", path, n->str);
   } else {
     return bad_type(n, path, "int", err);
   }
@@ -201,8 +199,8 @@ static int r_filemode(struct mtk_node **slot, const char *path, struct mtk_err *
     return mtk_node_err(n, err, "%s: unexpected value type %s for mode", path,
                         mtk_compose_go_type(n));
   }
-  mtk_autofree char *s = v < 0 ? mtk_xasprintf("0-%llo", (unsigned long long) -v)
-                               : mtk_xasprintf("0%llo", (unsigned long long) v);
+  mtk_autofree char *s = v < 0 ? mtk_xasprintf("0-%llo", (unsigned long long)-v)
+                               : mtk_xasprintf("0%llo", (unsigned long long)v);
   set_str(slot, s);
   return 0;
 }
@@ -246,7 +244,7 @@ static int r_ulimit(struct mtk_node **slot, const char *path, struct mtk_err **e
   if (!mtk_node_is_map(n))
     return mtk_node_err(n, err, "%s: unexpected value type %s for ulimit", path,
                         mtk_compose_go_type(n));
-  static const char *const keys[] = {"soft", "hard"};
+  static const char *const keys[] = { "soft", "hard" };
   for (size_t i = 0; i < 2; i++) {
     for (size_t j = 0; j < n->len; j++) {
       if (strcmp(n->pairs[j].key, keys[i]) != 0)
@@ -262,8 +260,7 @@ static int r_ulimit(struct mtk_node **slot, const char *path, struct mtk_err **e
 /* ---- lists ---- */
 
 /* StringList and StringOrNumberList: a string is a one-item list. */
-static int string_list(struct mtk_node **slot, const char *path, bool numbers,
-                       struct mtk_err **err)
+static int string_list(struct mtk_node **slot, const char *path, bool numbers, struct mtk_err **err)
 {
   struct mtk_node *n = *slot;
   if (mtk_node_is_null(n))
@@ -345,9 +342,13 @@ static bool shell_special(struct shell_state *st, struct mtk_strbuf *buf, char c
         return true;
       }
       return false;
-    case ';': case '&': case '|': case '<': case '>':
+    case ';':
+    case '&':
+    case '|':
+    case '<':
+    case '>':
       if (!(st->sq || st->dq || st->bq || st->dollar)) {
-        if (c == '>' && buf->len > 0 && isdigit((unsigned char) buf->buf[0]))
+        if (c == '>' && buf->len > 0 && isdigit((unsigned char)buf->buf[0]))
           st->got = 0;
         *stop = true;
         return true;
@@ -359,7 +360,7 @@ static bool shell_special(struct shell_state *st, struct mtk_strbuf *buf, char c
 
 static int shell_split(const char *line, struct mtk_node *out, const struct mtk_node *at)
 {
-  struct shell_state st = {0};
+  struct shell_state st = { 0 };
   mtk_autostrbuf buf = MTK_STRBUF_INIT;
   bool stop = false, fail = false;
   for (const char *p = line; *p && !stop && !fail; p++) {
@@ -456,7 +457,7 @@ static int hosts_item(struct mtk_node *out, const struct mtk_node *it, const cha
 
 static int cmp_nodes(const void *a, const void *b)
 {
-  const struct mtk_node *x = *(struct mtk_node *const *) a, *y = *(struct mtk_node *const *) b;
+  const struct mtk_node *x = *(struct mtk_node *const *)a, *y = *(struct mtk_node *const *)b;
   return strcmp(x->str, y->str);
 }
 
@@ -481,7 +482,7 @@ static int hosts_map(struct mtk_node *out, const struct mtk_node *n, const char 
     const char *ip = mtk_node_is_null(v) ? "" : v->str;
     size_t l = strlen(ip);
     mtk_autofree char *e = l > 2 && ip[0] == '[' && ip[l - 1] == ']'
-                               ? mtk_xasprintf("%s=%.*s", host, (int) l - 2, ip + 1)
+                               ? mtk_xasprintf("%s=%.*s", host, (int)l - 2, ip + 1)
                                : mtk_xasprintf("%s=%s", host, ip);
     if (*host == '\0' || strpbrk(host, ":="))
       return mtk_node_err(v, err, "%s: bad host name '%s'", path, host);
@@ -540,14 +541,14 @@ static int string_map(struct mtk_node **slot, const char *path, enum map_kind ki
       if (eq)
         *eq = '\0';
       size_t kl = strlen(s);
-      if (kind == MAP_EQUALS && kl > 0 && isspace((unsigned char) s[kl - 1])) {
+      if (kind == MAP_EQUALS && kl > 0 && isspace((unsigned char)s[kl - 1])) {
         mtk_node_free(map);
         return mtk_node_err(n->items[i], err,
                             "%s: environment variable %s is declared with a trailing space", path,
                             s);
       }
       mtk_node_set(map, s,
-                   eq                    ? mtk_node_new_str(eq + 1, n->items[i])
+                   eq                   ? mtk_node_new_str(eq + 1, n->items[i])
                    : kind == MAP_EQUALS ? mtk_node_new_null(n->items[i])
                                         : mtk_node_new_str("", n->items[i]));
     }
@@ -610,8 +611,8 @@ static int r_ssh(struct mtk_node **slot, const char *path, struct mtk_err **err)
   for (size_t i = 0; i < n->len; i++) {
     const struct mtk_node *v = n->pairs[i].val;
     mtk_autofree char *p = mtk_node_is_null(v) ? NULL : mtk_compose_scalar_text(v);
-    mtk_autofree char *e = p && *p ? mtk_xasprintf("%s=%s", n->pairs[i].key, p)
-                                   : mtk_xstrdup(n->pairs[i].key);
+    mtk_autofree char *e
+        = p && *p ? mtk_xasprintf("%s=%s", n->pairs[i].key, p) : mtk_xstrdup(n->pairs[i].key);
     mtk_node_push(seq, mtk_node_new_str(e, v));
   }
   mtk_compose_replace(slot, seq);
@@ -625,152 +626,152 @@ static const struct {
   const char *pattern;
   render_fn fn;
 } rules[] = {
-  {S "healthcheck.interval", r_duration},
-  {S "healthcheck.timeout", r_duration},
-  {S "healthcheck.start_period", r_duration},
-  {S "healthcheck.start_interval", r_duration},
-  {S "stop_grace_period", r_duration},
-  {S "deploy.restart_policy.delay", r_duration},
-  {S "deploy.restart_policy.window", r_duration},
-  {S "deploy.update_config.delay", r_duration_nz},
-  {S "deploy.update_config.monitor", r_duration_nz},
-  {S "deploy.rollback_config.delay", r_duration_nz},
-  {S "deploy.rollback_config.monitor", r_duration_nz},
-  {S "mem_limit", r_bytes},
-  {S "mem_reservation", r_bytes},
-  {S "memswap_limit", r_bytes},
-  {S "mem_swappiness", r_bytes},
-  {S "shm_size", r_bytes},
-  {S "build.shm_size", r_bytes},
-  {S "deploy.resources.limits.memory", r_bytes},
-  {S "deploy.resources.reservations.memory", r_bytes},
-  {S "volumes.[].tmpfs.size", r_bytes},
-  {S "blkio_config.device_read_bps.[].rate", r_bytes_always},
-  {S "blkio_config.device_read_iops.[].rate", r_bytes_always},
-  {S "blkio_config.device_write_bps.[].rate", r_bytes_always},
-  {S "blkio_config.device_write_iops.[].rate", r_bytes_always},
-  {S "cpus", r_float32},
-  {S "cpu_percent", r_float32},
-  {S "deploy.resources.limits.cpus", r_float32},
-  {S "deploy.resources.reservations.cpus", r_float32},
-  {S "deploy.update_config.max_failure_ratio", r_float32},
-  {S "deploy.rollback_config.max_failure_ratio", r_float32},
-  {S "cpu_count", r_int},
-  {S "cpu_period", r_int},
-  {S "cpu_quota", r_int},
-  {S "cpu_rt_period", r_int},
-  {S "cpu_rt_runtime", r_int},
-  {S "cpu_shares", r_int},
-  {S "oom_score_adj", r_int},
-  {S "pids_limit", r_int},
-  {S "scale", r_int},
-  {S "deploy.replicas", r_int},
-  {S "deploy.update_config.parallelism", r_int},
-  {S "deploy.rollback_config.parallelism", r_int},
-  {S "deploy.restart_policy.max_attempts", r_int},
-  {S "deploy.placement.max_replicas_per_node", r_int},
-  {S "deploy.resources.limits.pids", r_int},
-  {S "deploy.resources.reservations.pids", r_int},
-  {S "deploy.resources.limits.generic_resources.[].discrete_resource_spec.value", r_int},
-  {S "deploy.resources.reservations.generic_resources.[].discrete_resource_spec.value", r_int},
-  {S "healthcheck.retries", r_int},
-  {S "ports.[].target", r_int},
-  {S "networks.*.gw_priority", r_int},
-  {S "networks.*.priority", r_int},
-  {S "volumes.[].tmpfs.mode", r_int},
-  {S "blkio_config.weight", r_int},
-  {S "blkio_config.weight_device.[].weight", r_int},
-  {"models.*.context_size", r_int},
-  {S "attach", r_bool},
-  {S "init", r_bool},
-  {S "oom_kill_disable", r_bool},
-  {S "privileged", r_bool},
-  {S "read_only", r_bool},
-  {S "stdin_open", r_bool},
-  {S "tty", r_bool},
-  {S "use_api_socket", r_bool},
-  {S "depends_on.*.required", r_bool},
-  {S "depends_on.*.restart", r_bool},
-  {S "healthcheck.disable", r_bool},
-  {S "volumes.[].read_only", r_bool},
-  {S "volumes.[].bind.create_host_path", r_bool},
-  {S "volumes.[].volume.nocopy", r_bool},
-  {S "build.no_cache", r_bool},
-  {S "build.pull", r_bool},
-  {S "build.privileged", r_bool},
-  {S "post_start.[].privileged", r_bool},
-  {S "pre_stop.[].privileged", r_bool},
-  {S "pre_start.[].privileged", r_bool},
-  {S "post_start.[].per_replica", r_bool},
-  {S "pre_stop.[].per_replica", r_bool},
-  {S "pre_start.[].per_replica", r_bool},
-  {S "develop.watch.[].initial_sync", r_bool},
-  {"networks.*.external", r_bool},
-  {"networks.*.internal", r_bool},
-  {"networks.*.attachable", r_bool},
-  {"networks.*.enable_ipv4", r_bool},
-  {"networks.*.enable_ipv6", r_bool},
-  {"volumes.*.external", r_bool},
-  {"secrets.*.external", r_bool},
-  {"configs.*.external", r_bool},
-  {S "ports.[].published", r_published},
-  {S "secrets.[].mode", r_filemode},
-  {S "configs.[].mode", r_filemode},
-  {S "build.secrets.[].mode", r_filemode},
-  {S "deploy.resources.limits.devices.[].count", r_device_count},
-  {S "deploy.resources.reservations.devices.[].count", r_device_count},
-  {S "gpus.[].count", r_device_count},
-  {S "pull_policy", r_pull_policy},
-  {S "ulimits.*", r_ulimit},
-  {S "build.ulimits.*", r_ulimit},
-  {S "extra_hosts", r_hosts},
-  {S "build.extra_hosts", r_hosts},
-  {S "command", r_shellcmd},
-  {S "entrypoint", r_shellcmd},
-  {S "post_start.[].command", r_shellcmd},
-  {S "pre_stop.[].command", r_shellcmd},
-  {S "pre_start.[].command", r_shellcmd},
-  {S "develop.watch.[].exec.command", r_shellcmd},
-  {S "dns", r_strlist},
-  {S "dns_search", r_strlist},
-  {S "tmpfs", r_strlist},
-  {S "build.cache_from", r_strlist},
-  {S "build.cache_to", r_strlist},
-  {S "build.no_cache_filter", r_strlist},
-  {S "build.tags", r_strlist},
-  {S "build.platforms", r_strlist},
-  {"include.[].path", r_strlist},
-  {"include.[].env_file", r_strlist},
-  {S "expose", r_strnumlist},
-  {S "group_add", r_strnumlist},
-  {S "environment", r_equals},
-  {S "build.args", r_equals},
-  {S "post_start.[].environment", r_equals},
-  {S "pre_stop.[].environment", r_equals},
-  {S "pre_start.[].environment", r_equals},
-  {S "labels", r_options},
-  {S "build.labels", r_options},
-  {S "deploy.labels", r_options},
-  {S "annotations", r_options},
-  {S "sysctls", r_options},
-  {S "build.additional_contexts", r_options},
-  {S "volumes.[].volume.labels", r_options},
-  {S "logging.options", r_options},
-  {S "storage_opt", r_options},
-  {S "log_opt", r_options},
-  {S "networks.*.driver_opts", r_options},
-  {"networks.*.labels", r_options},
-  {"networks.*.driver_opts", r_options},
-  {"networks.*.ipam.options", r_options},
-  {"networks.*.ipam.config.[].aux_addresses", r_options},
-  {"volumes.*.labels", r_options},
-  {"volumes.*.driver_opts", r_options},
-  {"secrets.*.labels", r_options},
-  {"secrets.*.driver_opts", r_options},
-  {"configs.*.labels", r_options},
-  {"configs.*.driver_opts", r_options},
-  {S "provider.options", r_multioptions},
-  {S "build.ssh", r_ssh},
+  { S "healthcheck.interval", r_duration },
+  { S "healthcheck.timeout", r_duration },
+  { S "healthcheck.start_period", r_duration },
+  { S "healthcheck.start_interval", r_duration },
+  { S "stop_grace_period", r_duration },
+  { S "deploy.restart_policy.delay", r_duration },
+  { S "deploy.restart_policy.window", r_duration },
+  { S "deploy.update_config.delay", r_duration_nz },
+  { S "deploy.update_config.monitor", r_duration_nz },
+  { S "deploy.rollback_config.delay", r_duration_nz },
+  { S "deploy.rollback_config.monitor", r_duration_nz },
+  { S "mem_limit", r_bytes },
+  { S "mem_reservation", r_bytes },
+  { S "memswap_limit", r_bytes },
+  { S "mem_swappiness", r_bytes },
+  { S "shm_size", r_bytes },
+  { S "build.shm_size", r_bytes },
+  { S "deploy.resources.limits.memory", r_bytes },
+  { S "deploy.resources.reservations.memory", r_bytes },
+  { S "volumes.[].tmpfs.size", r_bytes },
+  { S "blkio_config.device_read_bps.[].rate", r_bytes_always },
+  { S "blkio_config.device_read_iops.[].rate", r_bytes_always },
+  { S "blkio_config.device_write_bps.[].rate", r_bytes_always },
+  { S "blkio_config.device_write_iops.[].rate", r_bytes_always },
+  { S "cpus", r_float32 },
+  { S "cpu_percent", r_float32 },
+  { S "deploy.resources.limits.cpus", r_float32 },
+  { S "deploy.resources.reservations.cpus", r_float32 },
+  { S "deploy.update_config.max_failure_ratio", r_float32 },
+  { S "deploy.rollback_config.max_failure_ratio", r_float32 },
+  { S "cpu_count", r_int },
+  { S "cpu_period", r_int },
+  { S "cpu_quota", r_int },
+  { S "cpu_rt_period", r_int },
+  { S "cpu_rt_runtime", r_int },
+  { S "cpu_shares", r_int },
+  { S "oom_score_adj", r_int },
+  { S "pids_limit", r_int },
+  { S "scale", r_int },
+  { S "deploy.replicas", r_int },
+  { S "deploy.update_config.parallelism", r_int },
+  { S "deploy.rollback_config.parallelism", r_int },
+  { S "deploy.restart_policy.max_attempts", r_int },
+  { S "deploy.placement.max_replicas_per_node", r_int },
+  { S "deploy.resources.limits.pids", r_int },
+  { S "deploy.resources.reservations.pids", r_int },
+  { S "deploy.resources.limits.generic_resources.[].discrete_resource_spec.value", r_int },
+  { S "deploy.resources.reservations.generic_resources.[].discrete_resource_spec.value", r_int },
+  { S "healthcheck.retries", r_int },
+  { S "ports.[].target", r_int },
+  { S "networks.*.gw_priority", r_int },
+  { S "networks.*.priority", r_int },
+  { S "volumes.[].tmpfs.mode", r_int },
+  { S "blkio_config.weight", r_int },
+  { S "blkio_config.weight_device.[].weight", r_int },
+  { "models.*.context_size", r_int },
+  { S "attach", r_bool },
+  { S "init", r_bool },
+  { S "oom_kill_disable", r_bool },
+  { S "privileged", r_bool },
+  { S "read_only", r_bool },
+  { S "stdin_open", r_bool },
+  { S "tty", r_bool },
+  { S "use_api_socket", r_bool },
+  { S "depends_on.*.required", r_bool },
+  { S "depends_on.*.restart", r_bool },
+  { S "healthcheck.disable", r_bool },
+  { S "volumes.[].read_only", r_bool },
+  { S "volumes.[].bind.create_host_path", r_bool },
+  { S "volumes.[].volume.nocopy", r_bool },
+  { S "build.no_cache", r_bool },
+  { S "build.pull", r_bool },
+  { S "build.privileged", r_bool },
+  { S "post_start.[].privileged", r_bool },
+  { S "pre_stop.[].privileged", r_bool },
+  { S "pre_start.[].privileged", r_bool },
+  { S "post_start.[].per_replica", r_bool },
+  { S "pre_stop.[].per_replica", r_bool },
+  { S "pre_start.[].per_replica", r_bool },
+  { S "develop.watch.[].initial_sync", r_bool },
+  { "networks.*.external", r_bool },
+  { "networks.*.internal", r_bool },
+  { "networks.*.attachable", r_bool },
+  { "networks.*.enable_ipv4", r_bool },
+  { "networks.*.enable_ipv6", r_bool },
+  { "volumes.*.external", r_bool },
+  { "secrets.*.external", r_bool },
+  { "configs.*.external", r_bool },
+  { S "ports.[].published", r_published },
+  { S "secrets.[].mode", r_filemode },
+  { S "configs.[].mode", r_filemode },
+  { S "build.secrets.[].mode", r_filemode },
+  { S "deploy.resources.limits.devices.[].count", r_device_count },
+  { S "deploy.resources.reservations.devices.[].count", r_device_count },
+  { S "gpus.[].count", r_device_count },
+  { S "pull_policy", r_pull_policy },
+  { S "ulimits.*", r_ulimit },
+  { S "build.ulimits.*", r_ulimit },
+  { S "extra_hosts", r_hosts },
+  { S "build.extra_hosts", r_hosts },
+  { S "command", r_shellcmd },
+  { S "entrypoint", r_shellcmd },
+  { S "post_start.[].command", r_shellcmd },
+  { S "pre_stop.[].command", r_shellcmd },
+  { S "pre_start.[].command", r_shellcmd },
+  { S "develop.watch.[].exec.command", r_shellcmd },
+  { S "dns", r_strlist },
+  { S "dns_search", r_strlist },
+  { S "tmpfs", r_strlist },
+  { S "build.cache_from", r_strlist },
+  { S "build.cache_to", r_strlist },
+  { S "build.no_cache_filter", r_strlist },
+  { S "build.tags", r_strlist },
+  { S "build.platforms", r_strlist },
+  { "include.[].path", r_strlist },
+  { "include.[].env_file", r_strlist },
+  { S "expose", r_strnumlist },
+  { S "group_add", r_strnumlist },
+  { S "environment", r_equals },
+  { S "build.args", r_equals },
+  { S "post_start.[].environment", r_equals },
+  { S "pre_stop.[].environment", r_equals },
+  { S "pre_start.[].environment", r_equals },
+  { S "labels", r_options },
+  { S "build.labels", r_options },
+  { S "deploy.labels", r_options },
+  { S "annotations", r_options },
+  { S "sysctls", r_options },
+  { S "build.additional_contexts", r_options },
+  { S "volumes.[].volume.labels", r_options },
+  { S "logging.options", r_options },
+  { S "storage_opt", r_options },
+  { S "log_opt", r_options },
+  { S "networks.*.driver_opts", r_options },
+  { "networks.*.labels", r_options },
+  { "networks.*.driver_opts", r_options },
+  { "networks.*.ipam.options", r_options },
+  { "networks.*.ipam.config.[].aux_addresses", r_options },
+  { "volumes.*.labels", r_options },
+  { "volumes.*.driver_opts", r_options },
+  { "secrets.*.labels", r_options },
+  { "secrets.*.driver_opts", r_options },
+  { "configs.*.labels", r_options },
+  { "configs.*.driver_opts", r_options },
+  { S "provider.options", r_multioptions },
+  { S "build.ssh", r_ssh },
 };
 #undef S
 
@@ -787,7 +788,7 @@ static int walk(struct mtk_node *n, const char *pattern, struct mtk_strbuf *path
                 struct mtk_err **err)
 {
   const char *dot = strchr(pattern, '.');
-  size_t plen = dot ? (size_t) (dot - pattern) : strlen(pattern);
+  size_t plen = dot ? (size_t)(dot - pattern) : strlen(pattern);
   const char *rest = dot ? dot + 1 : NULL;
   size_t mark = path->len;
   bool any = plen == 1 && pattern[0] == '*';

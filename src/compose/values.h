@@ -65,16 +65,16 @@ void mtk_compose_port_specs_free(struct mtk_port_spec *p, size_t n);
 
 /* One service volume as format.ParseVolume yields it from the short syntax. */
 struct mtk_volume_spec {
-  char *type;          /* owned: "bind" or "volume" */
-  char *source;        /* owned: "" for an anonymous volume */
-  char *target;        /* owned: as written (not cleaned) */
-  bool read_only;      /* "ro" option */
-  bool has_bind;       /* a bind section is present */
-  char *propagation;   /* owned: bind propagation option or NULL */
-  char *selinux;       /* owned: "z" / "Z" or NULL */
+  char *type;            /* owned: "bind" or "volume" */
+  char *source;          /* owned: "" for an anonymous volume */
+  char *target;          /* owned: as written (not cleaned) */
+  bool read_only;        /* "ro" option */
+  bool has_bind;         /* a bind section is present */
+  char *propagation;     /* owned: bind propagation option or NULL */
+  char *selinux;         /* owned: "z" / "Z" or NULL */
   bool create_host_path; /* bind sources: always true for the short syntax */
-  bool has_volume;     /* a volume section is present */
-  bool nocopy;         /* "nocopy" option */
+  bool has_volume;       /* a volume section is present */
+  bool nocopy;           /* "nocopy" option */
 };
 
 /* Parses "[source:]target[:options]" ("${...}" may contain ':'; a one-letter

@@ -16,7 +16,6 @@
 #include "tap.h"
 #include "util/cleanup.h"
 
-
 static struct mtk_node *parse(const char *yaml)
 {
   struct mtk_err *err = NULL;
@@ -172,8 +171,8 @@ static int test_ports_errors(void)
             "Invalid proto: tcpx");
   CHECK_ERR("services:\n  web:\n    ports:\n      - [1]\n", CANONICAL,
             "services.web.ports[0]: invalid type []interface {} for port");
-  CHECK_ERR("services:\n  web:\n    ports:\n      - target: 80\n        host_ip: nope\n",
-            DEFAULTS, "services.web.ports[0]: invalid ip address: nope");
+  CHECK_ERR("services:\n  web:\n    ports:\n      - target: 80\n        host_ip: nope\n", DEFAULTS,
+            "services.web.ports[0]: invalid ip address: nope");
   return 0;
 }
 
@@ -273,11 +272,13 @@ static int test_environment(void)
   /* labels: a bare key and a null are "" */
   CHECK("services:\n  e:\n    labels:\n      - a=b\n      - c\n    annotations:\n      x:\n"
         "      n: 42\n",
-        CANONICAL, "services.e", "{\"labels\":{\"a\":\"b\",\"c\":\"\"},"
+        CANONICAL, "services.e",
+        "{\"labels\":{\"a\":\"b\",\"c\":\"\"},"
         "\"annotations\":{\"x\":\"\",\"n\":\"42\"}}");
   CHECK("services:\n  e:\n    sysctls: [net.core.somaxconn=1024]\n    deploy:\n"
         "      labels: [FOO=BAR]\n",
-        CANONICAL, "services.e", "{\"sysctls\":{\"net.core.somaxconn\":\"1024\"},"
+        CANONICAL, "services.e",
+        "{\"sysctls\":{\"net.core.somaxconn\":\"1024\"},"
         "\"deploy\":{\"labels\":{\"FOO\":\"BAR\"}}}");
   return 0;
 }
@@ -332,8 +333,8 @@ static int test_misc_attributes(void)
             "invalid additional host, missing IP: nohost");
   CHECK_ERR("services:\n  a:\n    ulimits:\n      nproc: \"100\"\n", CANONICAL,
             "services.a.ulimits.nproc: invalid type string for ulimits");
-  CHECK_ERR("services:\n  a:\n    gpus:\n      - count: 1\n        device_ids: [\"0\"]\n",
-            DEFAULTS, "services.a.gpus[0]: \"count\" and \"device_ids\" attributes are exclusive");
+  CHECK_ERR("services:\n  a:\n    gpus:\n      - count: 1\n        device_ids: [\"0\"]\n", DEFAULTS,
+            "services.a.gpus[0]: \"count\" and \"device_ids\" attributes are exclusive");
   return 0;
 }
 
@@ -408,20 +409,20 @@ static int test_omit_empty(void)
 int main(void)
 {
   static const struct mtk_test tests[] = {
-    {"ports_short", test_ports_short},
-    {"ports_long", test_ports_long},
-    {"ports_errors", test_ports_errors},
-    {"volumes", test_volumes},
-    {"build", test_build},
-    {"depends_on", test_depends_on},
-    {"environment", test_environment},
-    {"healthcheck", test_healthcheck},
-    {"misc_attributes", test_misc_attributes},
-    {"mounts_and_files", test_mounts_and_files},
-    {"command", test_command},
-    {"top_level", test_top_level},
-    {"omit_empty", test_omit_empty},
-    {NULL, NULL},
+    { "ports_short", test_ports_short },
+    { "ports_long", test_ports_long },
+    { "ports_errors", test_ports_errors },
+    { "volumes", test_volumes },
+    { "build", test_build },
+    { "depends_on", test_depends_on },
+    { "environment", test_environment },
+    { "healthcheck", test_healthcheck },
+    { "misc_attributes", test_misc_attributes },
+    { "mounts_and_files", test_mounts_and_files },
+    { "command", test_command },
+    { "top_level", test_top_level },
+    { "omit_empty", test_omit_empty },
+    { NULL, NULL },
   };
   return mtk_test_main(tests);
 }

@@ -222,10 +222,10 @@ static char *ports(const char *spec)
   return s;
 }
 
-#define PORTS_EQ(spec, want)                                                                     \
-  do {                                                                                            \
-    mtk_autofree char *got_ = ports(spec);                                                        \
-    MTK_ASSERT_STREQ(got_, want);                                                                 \
+#define PORTS_EQ(spec, want)                                                                       \
+  do {                                                                                             \
+    mtk_autofree char *got_ = ports(spec);                                                         \
+    MTK_ASSERT_STREQ(got_, want);                                                                  \
   } while (0)
 
 static int test_ports(void)
@@ -270,19 +270,18 @@ static char *vol(const char *spec)
     mtk_err_free(&err);
     return s;
   }
-  char *s = mtk_xasprintf("%s|%s|%s|%s%s%s%s%s%s%s", v.type, v.source, v.target,
-                          v.read_only ? "ro," : "", v.has_bind ? "bind," : "",
-                          v.propagation ? v.propagation : "", v.selinux ? v.selinux : "",
-                          v.create_host_path ? "create," : "", v.has_volume ? "volume," : "",
-                          v.nocopy ? "nocopy" : "");
+  char *s = mtk_xasprintf(
+      "%s|%s|%s|%s%s%s%s%s%s%s", v.type, v.source, v.target, v.read_only ? "ro," : "",
+      v.has_bind ? "bind," : "", v.propagation ? v.propagation : "", v.selinux ? v.selinux : "",
+      v.create_host_path ? "create," : "", v.has_volume ? "volume," : "", v.nocopy ? "nocopy" : "");
   mtk_compose_volume_spec_clear(&v);
   return s;
 }
 
-#define VOL_EQ(spec, want)                                                                       \
-  do {                                                                                            \
-    mtk_autofree char *got_ = vol(spec);                                                          \
-    MTK_ASSERT_STREQ(got_, want);                                                                 \
+#define VOL_EQ(spec, want)                                                                         \
+  do {                                                                                             \
+    mtk_autofree char *got_ = vol(spec);                                                           \
+    MTK_ASSERT_STREQ(got_, want);                                                                  \
   } while (0)
 
 static int test_volumes(void)
@@ -308,15 +307,15 @@ static int test_volumes(void)
 int main(void)
 {
   static const struct mtk_test tests[] = {
-    {"duration_parse", test_duration_parse},
-    {"duration_errors", test_duration_errors},
-    {"duration_format", test_duration_format},
-    {"bytes", test_bytes},
-    {"go_float", test_go_float},
-    {"misc_parsers", test_misc_parsers},
-    {"ports", test_ports},
-    {"volumes", test_volumes},
-    {NULL, NULL},
+    { "duration_parse", test_duration_parse },
+    { "duration_errors", test_duration_errors },
+    { "duration_format", test_duration_format },
+    { "bytes", test_bytes },
+    { "go_float", test_go_float },
+    { "misc_parsers", test_misc_parsers },
+    { "ports", test_ports },
+    { "volumes", test_volumes },
+    { NULL, NULL },
   };
   return mtk_test_main(tests);
 }
