@@ -44,6 +44,7 @@ struct mtk_cli {
   const char *runroot;            /* borrowed: --runroot, MTK_RUNROOT or the default */
   enum mtk_cli_log_level log_level; /* --log-level (default warn) */
   enum mtk_cli_ansi ansi;         /* --ansi */
+  bool all_resources;             /* --all-resources: keep resources no service uses */
   bool color;                     /* colour on stderr, decided from ansi, TTY and NO_COLOR */
 };
 
@@ -107,10 +108,11 @@ void mtk_cli_model_escape_dollars(json_t *v);
 /* Service names in dependency order (dependencies first, ties by name);
  * returns a NULL-terminated array of borrowed keys; caller frees the array. */
 const char **mtk_cli_model_service_order(json_t *model);
-/* Keeps only the named services and what they depend on, then drops the
- * networks/volumes/secrets/configs no kept service uses.  Names not in the
- * model: "no such service" (MTK_E_GENERIC). */
-int mtk_cli_model_select(json_t *model, const char *const *names, size_t n, struct mtk_err **err);
+/* Keeps only the named services and what they depend on, then (when prune)
+ * drops the networks/volumes/secrets/configs no kept service uses.  Names
+ * not in the model: "no such service" (MTK_E_GENERIC). */
+int mtk_cli_model_select(json_t *model, const char *const *names, size_t n, bool prune,
+                         struct mtk_err **err);
 /* SHA-256 (lower-case hex, 64 chars + NUL into hex) of the service's canonical
  * JSON; see model.c for what is hashed. */
 int mtk_cli_model_service_hash(json_t *service, char hex[65], struct mtk_err **err);

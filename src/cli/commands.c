@@ -22,6 +22,8 @@ static const char config_options[] =
     "      --hash SERVICES        Print the configuration hash of the services, one per line\n"
     "                             (\"*\" for all, or a comma-separated list)\n"
     "      --images               Print the image names, one per line\n"
+    "      --keep-env-files       Keep env_file and label_file (after folding them into\n"
+    "                             environment and labels)\n"
     "      --no-consistency       Don't check model consistency (the output may be invalid)\n"
     "      --no-interpolate       Don't interpolate environment variables\n"
     "      --no-normalize         Don't normalize the compose model\n"
@@ -176,6 +178,7 @@ static const char global_options[] =
     MTK_DEFAULT_RUNROOT ")\n"
     "      --log-level LEVEL         debug, info, warn (default) or error\n"
     "      --ansi WHEN               Colour: never, always or auto (default)\n"
+    "      --all-resources           Keep resources that no service uses\n"
     "  -h, --help                    Print this help\n"
     "  -v, --version                 Print the version and exit\n";
 
@@ -262,7 +265,8 @@ static bool is_global_option(const char *opt)
 {
   static const char *const globals[] = {"-f", "--file", "-p", "--project-name",
                                         "--project-directory", "--env-file", "--profile",
-                                        "--root", "--runroot", "--log-level", "--ansi", NULL};
+                                        "--root", "--runroot", "--log-level", "--ansi",
+                                        "--all-resources", NULL};
   size_t n = strcspn(opt, "=");
   for (size_t i = 0; globals[i]; i++)
     if (strlen(globals[i]) == n && strncmp(opt, globals[i], n) == 0)

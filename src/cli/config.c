@@ -17,36 +17,6 @@
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
-#ifndef MTK_CLI_HAVE_LOADER
-/* TEMPORARY (removed once mtk_compose_load links): the model is read from
- * the JSON file named by MTK_CLI_DEV_MODEL. */
-static void dev_project_free(struct mtk_project *p)
-{
-  if (p == NULL)
-    return;
-  free(p->name);
-  json_decref(p->model);
-  free(p);
-}
-
-static struct mtk_project *dev_load(const struct mtk_compose_opts *co, struct mtk_err **err)
-{
-  const char *path = getenv("MTK_CLI_DEV_MODEL");
-  json_error_t je;
-  json_t *model = path ? json_load_file(path, 0, &je) : NULL;
-  if (model == NULL) {
-    mtk_err_set(err, MTK_E_NOFILE, "the compose loader is not built yet");
-    return NULL;
-  }
-  struct mtk_project *p = mtk_xcalloc(1, sizeof(*p));
-  p->name = mtk_xstrdup(json_string_value(json_object_get(model, "name")) ?: "dev");
-  p->model = model;
-  return p;
-}
-#define mtk_compose_load dev_load
-#define mtk_project_free dev_project_free
-#endif
-
 MTK_DEFINE_AUTOPTR(mtk_project, mtk_project_free)
 
 enum config_mode { MODE_MODEL, MODE_SERVICES, MODE_VOLUMES, MODE_HASH, MODE_PROFILES, MODE_IMAGES };
@@ -61,6 +31,7 @@ struct config_opts {
   bool no_normalize;
   bool no_consistency;
   bool no_path_resolution;
+  bool keep_env_files;
   char **names;         /* borrowed: SERVICE... (argv) */
   size_t n_names;
 };
@@ -76,6 +47,7 @@ enum {
   OPT_NO_NORMALIZE,
   OPT_NO_CONSISTENCY,
   OPT_NO_PATH_RESOLUTION,
+  OPT_KEEP_ENV_FILES,
 };
 
 static const struct option config_longopts[] = {
@@ -89,6 +61,7 @@ static const struct option config_longopts[] = {
     {"no-normalize", no_argument, NULL, OPT_NO_NORMALIZE},
     {"no-consistency", no_argument, NULL, OPT_NO_CONSISTENCY},
     {"no-path-resolution", no_argument, NULL, OPT_NO_PATH_RESOLUTION},
+    {"keep-env-files", no_argument, NULL, OPT_KEEP_ENV_FILES},
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -108,6 +81,7 @@ static void set_option(struct config_opts *o, int c, const char *arg)
     case OPT_NO_NORMALIZE: o->no_normalize = true; break;
     case OPT_NO_CONSISTENCY: o->no_consistency = true; break;
     case OPT_NO_PATH_RESOLUTION: o->no_path_resolution = true; break;
+    case OPT_KEEP_ENV_FILES: o->keep_env_files = true; break;
     case 'o': o->output = arg; break;
     case 'q': o->quiet = true; break;
   }
@@ -156,6 +130,8 @@ static void compose_opts(const struct mtk_cli *cli, const struct config_opts *o,
   co->no_normalize = o->no_normalize;
   co->no_consistency = o->no_consistency;
   co->no_path_resolution = o->no_path_resolution;
+  co->keep_env_files = o->keep_env_files;
+  co->all_resources = cli->all_resources;
 }
 
 /* The profiles in force: --profile, else COMPOSE_PROFILES (comma-separated). */
@@ -351,7 +327,8 @@ int mtk_cli_config(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
   if (p == NULL)
     return -1;
   if (select &&
-      mtk_cli_model_select(p->model, (const char *const *) o.names, o.n_names, err) < 0)
+      mtk_cli_model_select(p->model, (const char *const *) o.names, o.n_names,
+                           !cli->all_resources, err) < 0)
     return -1;
   mtk_autostrbuf out = MTK_STRBUF_INIT;
   if (render(&o, mode, p, &out, err) < 0)

@@ -22,6 +22,7 @@ enum {
   OPT_RUNROOT,
   OPT_LOG_LEVEL,
   OPT_ANSI,
+  OPT_ALL_RESOURCES,
 };
 
 static const struct option global_longopts[] = {
@@ -34,6 +35,7 @@ static const struct option global_longopts[] = {
     {"runroot", required_argument, NULL, OPT_RUNROOT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"ansi", required_argument, NULL, OPT_ANSI},
+    {"all-resources", no_argument, NULL, OPT_ALL_RESOURCES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -87,6 +89,7 @@ static int global_option(struct mtk_cli *cli, int c, const char *arg, struct mtk
     case OPT_PROFILE: mtk_cli_strv_push(&cli->profiles, arg); return 0;
     case OPT_ROOT: cli->root = arg; return 0;
     case OPT_RUNROOT: cli->runroot = arg; return 0;
+    case OPT_ALL_RESOURCES: cli->all_resources = true; return 0;
     case OPT_LOG_LEVEL:
       if (set_choice("--log-level", arg, levels, &v, err) < 0)
         return -1;

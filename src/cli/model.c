@@ -183,7 +183,8 @@ static void prune_unused(json_t *model)
   json_decref(configs);
 }
 
-int mtk_cli_model_select(json_t *model, const char *const *names, size_t n, struct mtk_err **err)
+int mtk_cli_model_select(json_t *model, const char *const *names, size_t n, bool prune,
+                         struct mtk_err **err)
 {
   if (n == 0)
     return 0;
@@ -202,7 +203,8 @@ int mtk_cli_model_select(json_t *model, const char *const *names, size_t n, stru
     if (json_object_get(keep, name) == NULL)
       json_object_del(services, name);
   json_decref(keep);
-  prune_unused(model);
+  if (prune)
+    prune_unused(model);
   return 0;
 }
 

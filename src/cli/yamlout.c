@@ -80,9 +80,13 @@ static int emit_scalar(yaml_emitter_t *em, const char *text, size_t len,
 static int emit_string(yaml_emitter_t *em, const char *s, size_t len)
 {
   yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE;
-  if (memchr(s, '\0', len) || mtk_cli_yaml_needs_quotes(s))
+  bool multiline = memchr(s, '\n', len) != NULL;
+  /* Text ending in a blank line (or only "\n") would need "|+", which
+   * libyaml follows with a "..." document end: quote it instead. */
+  bool keep = len > 0 && s[len - 1] == '\n' && (len == 1 || s[len - 2] == '\n');
+  if (memchr(s, '\0', len) || mtk_cli_yaml_needs_quotes(s) || (multiline && keep))
     style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-  else if (memchr(s, '\n', len))
+  else if (multiline)
     style = YAML_LITERAL_SCALAR_STYLE; /* libyaml falls back to quotes when it must */
   return emit_scalar(em, s, len, style);
 }

@@ -127,13 +127,6 @@ fi
 # --- mtk config ----------------------------------------------------------------
 mkdir -p "$WORK/empty"
 run bash -c "cd '$WORK/empty' && exec '$MTK' config"
-# TEMPORARY: until the compose loader links, mtk config says so; skip the rest.
-if grep -q 'loader is not built yet' "$WORK/err"; then
-  ok "mtk config tests # SKIP the compose loader is not built yet"
-  echo "1..$n"
-  [ "$failed" -eq 0 ]
-  exit
-fi
 check "no compose file: exit 14" 14 stderr '^mtk: '
 
 mkdir -p "$WORK/bad"
@@ -241,6 +234,12 @@ if [ "$rc" -eq 0 ] && grep -q '"db"' "$WORK/out" && ! grep -q '"web"' "$WORK/out
 else
   not_ok "config SERVICE keeps only the service and its dependencies" "rc=$rc"
 fi
+absent "config SERVICE drops the volumes only other services use" stdout '"data"'
+run bash -c "cd '$P' && exec '$MTK' -p demo --all-resources config db --format json"
+check "--all-resources keeps them" 0 stdout '"data"'
+cfg config debug --images
+check "config SERVICE enables a service of an inactive profile" 0 stdout '^busybox$'
+absent "config SERVICE prints only the selection" stdout 'nginx'
 cfg config --no-interpolate --format json
 check "config --no-interpolate keeps \${VAR} and single \$" 0 stdout '\$\{GREETING:-hi\}'
 

@@ -106,6 +106,7 @@ static int test_yaml_dump(void)
 {
   json_t *v = json_pack("{s:s,s:[i,s,s],s:{},s:s,s:n,s:s,s:s}", "b", "true", "a", 1, "x",
                         "a: b", "c", "9", "yes", "e", "p", "8000:8000", "m", "two\nlines\n");
+  json_object_set_new(v, "t", json_string("blank line at the end\n\n"));
   struct mtk_err *err = NULL;
   mtk_autofree char *text = mtk_cli_yaml_dump(v, &err);
   json_decref(v);
@@ -121,7 +122,8 @@ static int test_yaml_dump(void)
                          "m: |\n"
                          "  two\n"
                          "  lines\n"
-                         "p: 8000:8000\n");
+                         "p: 8000:8000\n"
+                         "t: \"blank line at the end\\n\\n\"\n");
   return 0;
 }
 
@@ -174,7 +176,7 @@ static int test_select(void)
   struct mtk_err *err = NULL;
   json_t *m = sample_model();
   const char *names[] = {"web"};
-  MTK_ASSERT_EQ(mtk_cli_model_select(m, names, 1, &err), 0);
+  MTK_ASSERT_EQ(mtk_cli_model_select(m, names, 1, true, &err), 0);
   json_t *services = json_object_get(m, "services");
   MTK_ASSERT_EQ(json_object_size(services), 2); /* web + db; cache is optional and absent */
   MTK_ASSERT(json_object_get(services, "app") == NULL);
@@ -182,13 +184,20 @@ static int test_select(void)
   MTK_ASSERT(json_object_get(m, "secrets") == NULL); /* only app used it */
   MTK_ASSERT(json_object_get(json_object_get(m, "volumes"), "data") != NULL);
   const char *db[] = {"db"};
-  MTK_ASSERT_EQ(mtk_cli_model_select(m, db, 1, &err), 0);
+  MTK_ASSERT_EQ(mtk_cli_model_select(m, db, 1, true, &err), 0);
   MTK_ASSERT(json_object_get(m, "networks") != NULL);
   MTK_ASSERT(json_object_get(json_object_get(m, "networks"), "front") == NULL);
   const char *bad[] = {"nope"};
-  MTK_ASSERT(mtk_cli_model_select(m, bad, 1, &err) < 0);
+  MTK_ASSERT(mtk_cli_model_select(m, bad, 1, true, &err) < 0);
   MTK_ASSERT_STREQ(err->msg, "no such service: nope");
   mtk_err_free(&err);
+  json_decref(m);
+  /* --all-resources: the selection keeps every resource */
+  m = sample_model();
+  MTK_ASSERT_EQ(mtk_cli_model_select(m, db, 1, false, &err), 0);
+  MTK_ASSERT_EQ(json_object_size(json_object_get(m, "services")), 1);
+  MTK_ASSERT(json_object_get(json_object_get(m, "networks"), "front") != NULL);
+  MTK_ASSERT(json_object_get(json_object_get(m, "secrets"), "tok") != NULL);
   json_decref(m);
   return 0;
 }
