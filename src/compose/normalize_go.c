@@ -1,0 +1,259 @@
+/* Go standard-library behaviours that the normalised model depends on, reproduced
+ * exactly: path.Clean / filepath.Join, fmt's %v of YAML scalars (how compose-go turns them
+ * into strings), strconv.ParseBool, go-shellwords v1.0.12 (string
+ * command/entrypoint), and the project environment lookup shared by normalize*.c. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose/normalize.h"
+#include "compose/values.h"
+#include "util/cleanup.h"
+#include "util/strbuf.h"
+#include "util/strmap.h"
+
+const char *mtk_norm_env_lookup(const char *name, void *ud)
+{
+  const struct mtk_norm_ctx *ctx = ud;
+  /* compose-go sets COMPOSE_PROJECT_NAME in the project environment to the final name. */
+  if (ctx->project_name && strcmp(name, "COMPOSE_PROJECT_NAME") == 0)
+    return ctx->project_name;
+  return ctx->env ? mtk_strmap_get(ctx->env, name, NULL) : NULL;
+}
+
+/* Go's path.Clean: lexical; the result is never longer than the input. */
+char *mtk_norm_path_clean(const char *p)
+{
+  size_t n = strlen(p);
+  if (n == 0)
+    return mtk_xstrdup(".");
+  bool rooted = p[0] == '/';
+  char *out = mtk_xmalloc(n + 2);
+  size_t w = 0, r = 0, dotdot = 0;
+  if (rooted) {
+    out[w++] = '/';
+    r = dotdot = 1;
+  }
+  while (r < n) {
+    if (p[r] == '/') {
+      r++;
+    } else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
+      r++;
+    } else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
+      r += 2;
+      if (w > dotdot) {
+        w--;
+        while (w > dotdot && out[w] != '/')
+          w--;
+      } else if (!rooted) {
+        if (w > 0)
+          out[w++] = '/';
+        out[w++] = '.';
+        out[w++] = '.';
+        dotdot = w;
+      }
+    } else {
+      if ((rooted && w != 1) || (!rooted && w != 0))
+        out[w++] = '/';
+      while (r < n && p[r] != '/')
+        out[w++] = p[r++];
+    }
+  }
+  if (w == 0)
+    out[w++] = '.';
+  out[w] = '\0';
+  return out;
+}
+
+char *mtk_norm_path_join(const char *a, const char *b)
+{
+  if ((a == NULL || *a == '\0') && (b == NULL || *b == '\0'))
+    return mtk_xstrdup("");
+  if (a == NULL || *a == '\0')
+    return mtk_norm_path_clean(b);
+  if (b == NULL || *b == '\0')
+    return mtk_norm_path_clean(a);
+  mtk_autofree char *j = mtk_xasprintf("%s/%s", a, b);
+  return mtk_norm_path_clean(j);
+}
+
+char *mtk_norm_scalar_text(const struct mtk_node *n)
+{
+  if (n == NULL || n->kind != MTK_NODE_SCALAR)
+    return mtk_xstrdup("");
+  switch (n->type) {
+    case MTK_SCALAR_NULL:
+      return mtk_xstrdup("");
+    case MTK_SCALAR_BOOL:
+      return mtk_xstrdup(n->ival ? "true" : "false");
+    case MTK_SCALAR_INT:
+      return mtk_xasprintf("%lld", (long long) n->ival);
+    case MTK_SCALAR_FLOAT:
+      return mtk_compose_go_float(n->fval);
+    case MTK_SCALAR_STR:
+      break;
+  }
+  return mtk_xstrdup(n->str ? n->str : "");
+}
+
+bool mtk_norm_is_true(const struct mtk_node *n)
+{
+  if (n == NULL || n->kind != MTK_NODE_SCALAR)
+    return false;
+  if (n->type == MTK_SCALAR_BOOL)
+    return n->ival != 0;
+  mtk_autofree char *s = mtk_norm_scalar_text(n);
+  static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+  for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+    if (strcmp(s, yes[i]) == 0)
+      return true;
+  return false;
+}
+
+void mtk_compose_strv_free(char **v)
+{
+  if (v == NULL)
+    return;
+  for (char **p = v; *p; p++)
+    free(*p);
+  free(v);
+}
+
+struct words {
+  char **v;
+  size_t len, cap;
+};
+
+static void words_push(struct words *w, struct mtk_strbuf *buf)
+{
+  if (w->len + 2 > w->cap) {
+    w->cap = w->cap ? w->cap * 2 : 8;
+    w->v = mtk_xrealloc(w->v, w->cap * sizeof(char *));
+  }
+  w->v[w->len++] = mtk_strbuf_steal(buf);
+  w->v[w->len] = NULL;
+}
+
+static bool ends_with_dollar(const struct mtk_strbuf *b)
+{
+  return b->len > 0 && b->buf[b->len - 1] == '$';
+}
+
+enum { ARG_NO, ARG_SINGLE, ARG_QUOTED };
+
+struct sw_state {
+  bool escaped, dq, sq, bq, dollar;
+  int got;
+};
+
+/* One character outside the escape/space handling; returns 1 to stop parsing (an
+ * unquoted operator), -1 on error, 0 to go on. */
+static int sw_char(struct sw_state *s, char c, struct mtk_strbuf *buf)
+{
+  bool quoted = s->sq || s->dq || s->bq || s->dollar;
+  switch (c) {
+    case '`':
+      if (!s->sq && !s->dq && !s->dollar)
+        s->bq = !s->bq;
+      break;
+    case ')':
+      if (!s->sq && !s->dq && !s->bq)
+        s->dollar = !s->dollar;
+      break;
+    case '(':
+      if (!s->sq && !s->dq && !s->bq) {
+        if (!s->dollar && ends_with_dollar(buf)) {
+          s->dollar = true;
+          mtk_strbuf_addc(buf, '(');
+          return 0;
+        }
+        return -1;
+      }
+      break;
+    case '"':
+      if (!s->sq && !s->dollar) {
+        if (s->dq)
+          s->got = ARG_QUOTED;
+        s->dq = !s->dq;
+        return 0;
+      }
+      break;
+    case '\'':
+      if (!s->dq && !s->dollar) {
+        if (s->sq)
+          s->got = ARG_QUOTED;
+        s->sq = !s->sq;
+        return 0;
+      }
+      break;
+    case ';':
+    case '&':
+    case '|':
+    case '<':
+    case '>':
+      if (!quoted) {
+        /* "2>file": the digits before '>' are a file descriptor, not a word. */
+        if (c == '>' && buf->len > 0 && buf->buf[0] >= '0' && buf->buf[0] <= '9')
+          s->got = ARG_NO;
+        return 1;
+      }
+      break;
+    default:
+      break;
+  }
+  s->got = ARG_SINGLE;
+  mtk_strbuf_addc(buf, c);
+  return 0;
+}
+
+char **mtk_compose_shellwords(const char *line, size_t *argc, struct mtk_err **err)
+{
+  struct words w = {mtk_xcalloc(1, sizeof(char *)), 0, 1};
+  mtk_autostrbuf buf = MTK_STRBUF_INIT;
+  struct sw_state s = {false, false, false, false, false, ARG_NO};
+  for (const char *p = line; *p; p++) {
+    char c = *p;
+    if (s.escaped) {
+      mtk_strbuf_addc(&buf, c);
+      s.escaped = false;
+      s.got = ARG_SINGLE;
+      continue;
+    }
+    if (c == '\\') {
+      if (s.sq)
+        mtk_strbuf_addc(&buf, c);
+      else
+        s.escaped = true;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      if (s.sq || s.dq || s.bq || s.dollar) {
+        mtk_strbuf_addc(&buf, c);
+      } else if (s.got != ARG_NO) {
+        words_push(&w, &buf);
+        s.got = ARG_NO;
+      }
+      continue;
+    }
+    int r = sw_char(&s, c, &buf);
+    if (r < 0) {
+      mtk_compose_strv_free(w.v);
+      mtk_err_set(err, MTK_E_INVALID, "invalid command line string");
+      return NULL;
+    }
+    if (r > 0)
+      break;
+  }
+  if (s.got != ARG_NO)
+    words_push(&w, &buf);
+  if (s.escaped || s.sq || s.dq || s.bq || s.dollar) {
+    mtk_compose_strv_free(w.v);
+    mtk_err_set(err, MTK_E_INVALID, "invalid command line string");
+    return NULL;
+  }
+  if (argc)
+    *argc = w.len;
+  return w.v;
+}
