@@ -126,7 +126,7 @@ run_runner recorder "$CASES/profiles-one-active"
   ok "argv for --profile" || notok "argv for --profile: $(cat "$T/argv.txt")"
 run_runner recorder "$CDIR/vectors/full-example"
 [ "$(cat "$T/argv.txt")" = \
-  "[-f][full-example.yml][config][--format][json][--no-normalize][--no-consistency]" ] &&
+  "[--all-resources][-f][full-example.yml][config][--format][json][--no-normalize][--no-consistency][--keep-env-files]" ] &&
   ok "argv for loader_options" || notok "argv for loader_options: $(cat "$T/argv.txt")"
 make_fake envcheck . env
 out=$(COMPOSE_LEAK=1 HOME=/root "$RUNNER" compose --mtk "$T/envcheck" \
