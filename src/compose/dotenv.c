@@ -35,6 +35,7 @@
 
 /* Code point ranges of Unicode 15.0 general categories L* and N* above U+007F (Go's
  * unicode.IsLetter || unicode.IsNumber), generated with Python 3.12's unicodedata. */
+/* clang-format off */
 static const uint32_t letter_number[][2] = {
   {0xAA, 0xAA}, {0xB2, 0xB3}, {0xB5, 0xB5}, {0xB9, 0xBA}, {0xBC, 0xBE}, {0xC0, 0xD6}, {0xD8, 0xF6},
   {0xF8, 0x2C1}, {0x2C6, 0x2D1}, {0x2E0, 0x2E4}, {0x2EC, 0x2EC}, {0x2EE, 0x2EE}, {0x370, 0x374},
@@ -197,6 +198,7 @@ static const uint32_t letter_number[][2] = {
   {0x2B820, 0x2CEA1}, {0x2CEB0, 0x2EBE0}, {0x2F800, 0x2FA1D}, {0x30000, 0x3134A},
   {0x31350, 0x323AF},
 };
+/* clang-format on */
 
 struct parser {
   const char *s;               /* borrowed: the text, BOM removed */
@@ -229,8 +231,20 @@ static bool is_letter_or_number(uint32_t r)
 static bool go_is_space(uint32_t r)
 {
   switch (r) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return r >= 0x2000 && r <= 0x200A;
@@ -264,8 +278,7 @@ static size_t skip_while(const struct parser *p, size_t pos, size_t end, bool (*
 }
 
 /* End of s[start..end) without its trailing runes for which pred holds. */
-static size_t trim_right(const struct parser *p, size_t start, size_t end,
-                         bool (*pred)(uint32_t))
+static size_t trim_right(const struct parser *p, size_t start, size_t end, bool (*pred)(uint32_t))
 {
   size_t keep = start;
   while (start < end) {
@@ -314,7 +327,7 @@ static size_t statement_start(struct parser *p, size_t pos)
     }
     if (pos >= p->n || p->s[pos] != '#')
       return pos;
-    pos = (size_t) (memchr_end(p, pos, '\n') - p->s);
+    pos = (size_t)(memchr_end(p, pos, '\n') - p->s);
   }
 }
 
@@ -326,15 +339,14 @@ struct key {
 };
 
 /* Reports compose-go's "unexpected character" error for the rune at `bad`. */
-static int bad_key_char(struct parser *p, size_t src, size_t bad, size_t w,
-                        struct mtk_err **err)
+static int bad_key_char(struct parser *p, size_t src, size_t bad, size_t w, struct mtk_err **err)
 {
   uint32_t r;
   mtk_interp_utf8_decode(p->s + bad, w, &r);
   /* Go's string(rune) of an invalid byte is U+FFFD. */
   mtk_autofree char *qc = r == 0xFFFD && w == 1 ? mtk_interp_go_quote("\xEF\xBF\xBD", 3)
                                                 : mtk_interp_go_quote(p->s + bad, w);
-  size_t eol = (size_t) (memchr_end(p, src, '\n') - p->s);
+  size_t eol = (size_t)(memchr_end(p, src, '\n') - p->s);
   mtk_autofree char *ql = mtk_interp_go_quote(p->s + src, eol - src);
   return fail(p, err, "line %d: unexpected character %s in variable name %s", p->line, qc, ql);
 }
@@ -346,14 +358,14 @@ static int locate_key(struct parser *p, size_t pos, struct key *k, struct mtk_er
   size_t i = pos, end = pos, w, off = pos;
   bool found = false;
 
-  if (p->n - pos > 6 && memcmp(p->s + pos, "export", 6) == 0 && p->s[pos + 6] &&
-      strchr(export_space, p->s[pos + 6]))
+  if (p->n - pos > 6 && memcmp(p->s + pos, "export", 6) == 0 && p->s[pos + 6]
+      && strchr(export_space, p->s[pos + 6]))
     pos = skip_while(p, pos + 6, p->n, env_is_space);
   memset(k, 0, sizeof(*k));
   for (i = pos; i < p->n && !found; i += w) {
     uint32_t r = rune_at(p, i, &w);
-    if (env_is_space(r) || r == '_' || r == '.' || r == '-' || r == '[' || r == ']' ||
-        is_letter_or_number(r))
+    if (env_is_space(r) || r == '_' || r == '.' || r == '-' || r == '[' || r == ']'
+        || is_letter_or_number(r))
       continue;
     if (r != '=' && r != ':' && r != '\n')
       return bad_key_char(p, pos, i, w, err);
@@ -395,10 +407,10 @@ static char *expand(struct parser *p, const char *value, int line, struct mtk_er
 static void add_utf8(struct mtk_strbuf *sb, uint32_t r)
 {
   if (r < 0x80) {
-    mtk_strbuf_addc(sb, (char) r);
+    mtk_strbuf_addc(sb, (char)r);
   } else {
-    mtk_strbuf_addc(sb, (char) (0xC0 | (r >> 6)));
-    mtk_strbuf_addc(sb, (char) (0x80 | (r & 0x3F)));
+    mtk_strbuf_addc(sb, (char)(0xC0 | (r >> 6)));
+    mtk_strbuf_addc(sb, (char)(0x80 | (r & 0x3F)));
   }
 }
 
@@ -431,7 +443,7 @@ static size_t unescape_one(const char *s, size_t n, struct mtk_strbuf *sb)
   bool octal = d == 3;
   for (size_t i = 0; octal && i < 3; i++)
     octal = s[2 + i] <= '7';
-  uint32_t v = octal ? (uint32_t) ((s[2] - '0') * 64 + (s[3] - '0') * 8 + (s[4] - '0')) : 256;
+  uint32_t v = octal ? (uint32_t)((s[2] - '0') * 64 + (s[3] - '0') * 8 + (s[4] - '0')) : 256;
   if (v <= 255) {
     add_utf8(sb, v);
   } else {
@@ -490,8 +502,8 @@ static char *quoted_value(struct parser *p, size_t pos, size_t *rest, struct mtk
     mtk_autofree char *unesc = expand_escapes(chars.buf, chars.len);
     return expand(p, unesc, line, err);
   }
-  size_t eol = (size_t) (memchr_end(p, pos, '\n') - p->s);
-  fail(p, err, "line %d: unterminated quoted value %.*s", p->line, (int) (eol - pos), p->s + pos);
+  size_t eol = (size_t)(memchr_end(p, pos, '\n') - p->s);
+  fail(p, err, "line %d: unterminated quoted value %.*s", p->line, (int)(eol - pos), p->s + pos);
   return NULL;
 }
 
@@ -500,11 +512,11 @@ static char *var_value(struct parser *p, size_t pos, size_t *rest, struct mtk_er
 {
   if (pos < p->n && (p->s[pos] == '"' || p->s[pos] == '\''))
     return quoted_value(p, pos, rest, err);
-  size_t eol = (size_t) (memchr_end(p, pos, '\n') - p->s);
+  size_t eol = (size_t)(memchr_end(p, pos, '\n') - p->s);
   int line = p->line++;
   *rest = eol < p->n ? eol + 1 : eol;
   const char *hash = memmem(p->s + pos, eol - pos, " #", 2);
-  size_t end = trim_right(p, pos, hash ? (size_t) (hash - p->s) : eol, go_is_space);
+  size_t end = trim_right(p, pos, hash ? (size_t)(hash - p->s) : eol, go_is_space);
   mtk_autofree char *value = mtk_xstrndup(p->s + pos, end - pos);
   return expand(p, value, line, err);
 }
@@ -513,8 +525,13 @@ int mtk_dotenv_parse(const char *text, size_t len, const char *filename,
                      mtk_interp_lookup_cb lookup, void *ud, struct mtk_strmap *out,
                      struct mtk_err **err)
 {
-  struct parser p = {.s = text, .n = len, .line = 1, .file = filename ? filename : ".env",
-                     .lookup = lookup, .ud = ud, .out = out};
+  struct parser p = { .s = text,
+                      .n = len,
+                      .line = 1,
+                      .file = filename ? filename : ".env",
+                      .lookup = lookup,
+                      .ud = ud,
+                      .out = out };
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
     p.s += 3, p.n -= 3;
 
@@ -560,10 +577,9 @@ static char *read_all(const char *path, size_t *len, struct mtk_err **err)
       return mtk_err_set(err, errno, "read %s: %s", path, strerror(errno)), NULL;
     if (r == 0)
       break;
-    if (sb.len + (size_t) r > DOTENV_MAX_SIZE)
-      return mtk_err_set(err, EFBIG, "read %s: larger than %u bytes", path, DOTENV_MAX_SIZE),
-             NULL;
-    mtk_strbuf_add(&sb, buf, (size_t) r);
+    if (sb.len + (size_t)r > DOTENV_MAX_SIZE)
+      return mtk_err_set(err, EFBIG, "read %s: larger than %u bytes", path, DOTENV_MAX_SIZE), NULL;
+    mtk_strbuf_add(&sb, buf, (size_t)r);
   }
   *len = sb.len;
   return mtk_strbuf_steal(&sb);

@@ -60,7 +60,7 @@ struct match {
 
 size_t mtk_interp_utf8_decode(const char *str, size_t n, uint32_t *rune)
 {
-  const unsigned char *s = (const unsigned char *) str;
+  const unsigned char *s = (const unsigned char *)str;
   unsigned char c = s[0], lo = 0x80, hi = 0xBF;
   size_t w;
   uint32_t r;
@@ -91,7 +91,8 @@ size_t mtk_interp_utf8_decode(const char *str, size_t n, uint32_t *rune)
 }
 
 /* Go's unicode.IsPrint, approximated outside ASCII: C1 controls, non-ASCII spaces, the
- * common format characters and private use are not printable; all else is. */
+ * common format characters, private use and the unassigned planes 4-13 are not printable;
+ * all else is (unassigned code points in the other planes are wrongly kept as they are). */
 static bool go_is_print(uint32_t r)
 {
   if (r < 0x80)
@@ -102,7 +103,7 @@ static bool go_is_print(uint32_t r)
     return false;
   if (r == 0xFEFF || (r >= 0xFFF9 && r <= 0xFFFB) || (r >= 0xE000 && r <= 0xF8FF))
     return false;
-  return r < 0xF0000;
+  return r < 0x40000 || (r >= 0xE0000 && r < 0xF0000);
 }
 
 char *mtk_interp_go_quote(const char *s, size_t n)
@@ -113,21 +114,21 @@ char *mtk_interp_go_quote(const char *s, size_t n)
   for (size_t i = 0; i < n;) {
     uint32_t r;
     size_t w = mtk_interp_utf8_decode(s + i, n - i, &r);
-    const char *esc = r && r < 0x80 ? strchr(named, (int) r) : NULL;
+    const char *esc = r && r < 0x80 ? strchr(named, (int)r) : NULL;
     if (r == 0xFFFD && w == 1)
-      mtk_strbuf_addf(&sb, "\\x%02x", (unsigned char) s[i]);
+      mtk_strbuf_addf(&sb, "\\x%02x", (unsigned char)s[i]);
     else if (r == '"' || r == '\\')
-      mtk_strbuf_addf(&sb, "\\%c", (char) r);
+      mtk_strbuf_addf(&sb, "\\%c", (char)r);
     else if (go_is_print(r))
       mtk_strbuf_add(&sb, s + i, w);
     else if (esc)
       mtk_strbuf_addf(&sb, "\\%c", letters[esc - named]);
     else if (r < 0x80)
-      mtk_strbuf_addf(&sb, "\\x%02x", (unsigned) r);
+      mtk_strbuf_addf(&sb, "\\x%02x", (unsigned)r);
     else if (r < 0x10000)
-      mtk_strbuf_addf(&sb, "\\u%04x", (unsigned) r);
+      mtk_strbuf_addf(&sb, "\\u%04x", (unsigned)r);
     else
-      mtk_strbuf_addf(&sb, "\\U%08x", (unsigned) r);
+      mtk_strbuf_addf(&sb, "\\U%08x", (unsigned)r);
     i += w;
   }
   mtk_strbuf_addc(&sb, '"');
@@ -138,7 +139,7 @@ char *mtk_interp_go_quote(const char *s, size_t n)
  * Go's case folding makes [a-z] also match U+017F (long s) and U+212A (Kelvin sign). */
 static size_t name_char(const char *s, size_t n, bool first)
 {
-  unsigned char c = (unsigned char) s[0];
+  unsigned char c = (unsigned char)s[0];
   if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
     return 1;
   if (c >= '0' && c <= '9')
@@ -168,7 +169,7 @@ static size_t line_end(struct subst *s, const struct frame *f, size_t q)
   if (q < s->nl_from || q > s->nl_at) {
     const char *nl = memchr(s->t + q, '\n', f->end - q);
     s->nl_from = q;
-    s->nl_at = nl ? (size_t) (nl - s->t) : f->end;
+    s->nl_at = nl ? (size_t)(nl - s->t) : f->end;
   }
   return s->nl_at < f->end ? s->nl_at : f->end;
 }
@@ -210,7 +211,7 @@ static bool match_at(struct subst *s, const struct frame *f, size_t p, struct ma
   size_t eol = line_end(s, f, k + opl);
   const char *close = memrchr(t + k + opl, '}', eol - k - opl);
   if (close) {
-    m->name_len = nl, m->end = (size_t) (close - t) + 1, m->op_end = k + opl;
+    m->name_len = nl, m->end = (size_t)(close - t) + 1, m->op_end = k + opl;
     memcpy(m->op, t + k, opl);
   }
   return true;
@@ -240,7 +241,7 @@ static struct frame *push(struct subst *s, size_t pos, size_t end, size_t out)
     s->fr = mtk_xrealloc(s->fr, s->cap * sizeof(*s->fr));
   }
   struct frame *f = &s->fr[s->len++];
-  *f = (struct frame){.pos = pos, .end = end, .start = pos, .out = out, .one_line = true};
+  *f = (struct frame){ .pos = pos, .end = end, .start = pos, .out = out, .one_line = true };
   return f;
 }
 
@@ -299,8 +300,8 @@ static int required(const struct frame *f, struct mtk_err **err)
 {
   const char *msg = mtk_strbuf_str(&f->buf);
   if (*msg)
-    return mtk_err_set(err, MTK_E_INVALID, "required variable %s is missing a value: %s",
-                       f->name, msg);
+    return mtk_err_set(err, MTK_E_INVALID, "required variable %s is missing a value: %s", f->name,
+                       msg);
   return mtk_err_set(err, MTK_E_INVALID, "required variable %s is missing a value", f->name);
 }
 
@@ -315,7 +316,7 @@ static int step(struct subst *s, char **bad, struct mtk_err **err)
 
   while (f->pos < f->end) {
     const char *d = memchr(s->t + f->pos, '$', f->end - f->pos);
-    size_t p = d ? (size_t) (d - s->t) : f->end;
+    size_t p = d ? (size_t)(d - s->t) : f->end;
     mtk_strbuf_add(out, s->t + f->pos, p - f->pos);
     f->pos = p;
     if (p == f->end)
@@ -350,7 +351,7 @@ static int step(struct subst *s, char **bad, struct mtk_err **err)
 char *mtk_interp_substitute_ex(const char *tmpl, mtk_interp_lookup_cb lookup_cb, void *ud,
                                char **bad, struct mtk_err **err)
 {
-  struct subst s = {.t = tmpl, .lookup = lookup_cb, .ud = ud, .nl_from = 1, .nl_at = 0};
+  struct subst s = { .t = tmpl, .lookup = lookup_cb, .ud = ud, .nl_from = 1, .nl_at = 0 };
   int r = 0;
   push(&s, 0, strlen(tmpl), 0)->one_line = false;
   mtk_strbuf_add(&s.fr[0].buf, "", 0);
@@ -373,5 +374,5 @@ char *mtk_interp_substitute(const char *tmpl, mtk_interp_lookup_cb lookup_cb, vo
 
 const char *mtk_interp_strmap_lookup(const char *name, void *ud)
 {
-  return mtk_strmap_get((const struct mtk_strmap *) ud, name, NULL);
+  return mtk_strmap_get((const struct mtk_strmap *)ud, name, NULL);
 }

@@ -31,8 +31,8 @@ char *mtk_interp_substitute(const char *tmpl, mtk_interp_lookup_cb lookup, void 
    value or remainder in which the bad "${" was found, else the whole template.  Compose prints
    it raw: "invalid interpolation format for PATH.\nYou may need to escape any $ with another
    $.\nBAD". *bad is left untouched on success and on other errors. */
-char *mtk_interp_substitute_ex(const char *tmpl, mtk_interp_lookup_cb lookup, void *ud,
-                               char **bad, struct mtk_err **err);
+char *mtk_interp_substitute_ex(const char *tmpl, mtk_interp_lookup_cb lookup, void *ud, char **bad,
+                               struct mtk_err **err);
 
 /* A lookup callback over a map: ud is a `const struct mtk_strmap *`.  A key that is present
    with a NULL value counts as unset. */

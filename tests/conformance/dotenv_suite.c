@@ -115,8 +115,7 @@ static bool map_matches(const struct mtk_strmap *m, json_t *want, bool exact, bo
   return true;
 }
 
-static void report_map(const char *what, const char *name, json_t *want,
-                       const struct mtk_strmap *m)
+static void report_map(const char *what, const char *name, json_t *want, const struct mtk_strmap *m)
 {
   mtk_autofree char *qn = quote(name);
   mtk_autofree char *w = json_dumps(want, JSON_SORT_KEYS | JSON_COMPACT);
@@ -159,8 +158,7 @@ static bool run_error(json_t *c)
     return true;
   mtk_autofree char *qi = quote(input);
   mtk_autofree char *g = r < 0 ? mtk_xasprintf("error: %s", msg) : map_text(&m);
-  printf("FAIL error %s: expected an error containing \"%s\", got %s\n", qi, want ? want : "",
-         g);
+  printf("FAIL error %s: expected an error containing \"%s\", got %s\n", qi, want ? want : "", g);
   return false;
 }
 
@@ -203,17 +201,13 @@ int mtk_conf_dotenv(int argc, char **argv)
   }
   mtk_autofree char *copy = mtk_xstrdup(argv[1]);
   const char *dir = dirname(copy);
-  struct tally t = {0, 0};
+  struct tally t = { 0, 0 };
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(doc, "lines"), i, c)
-    count(&t, run_line(c));
-  json_array_foreach(json_object_get(doc, "documents"), i, c)
-    count(&t, run_document(c));
-  json_array_foreach(json_object_get(doc, "errors"), i, c)
-    count(&t, run_error(c));
-  json_array_foreach(json_object_get(doc, "files"), i, c)
-    count(&t, run_file(c, dir));
+  json_array_foreach(json_object_get(doc, "lines"), i, c) count(&t, run_line(c));
+  json_array_foreach(json_object_get(doc, "documents"), i, c) count(&t, run_document(c));
+  json_array_foreach(json_object_get(doc, "errors"), i, c) count(&t, run_error(c));
+  json_array_foreach(json_object_get(doc, "files"), i, c) count(&t, run_file(c, dir));
   json_decref(doc);
   printf("%zu passed, %zu failed\n", t.passed, t.failed);
   return t.failed || t.passed == 0 ? 1 : 0;

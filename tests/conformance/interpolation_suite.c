@@ -19,7 +19,7 @@ static void env_to_map(json_t *env, struct mtk_strmap *m)
   const char *k;
   json_t *v;
   json_object_foreach(env, k, v)
-    mtk_strmap_set(m, k, json_is_string(v) ? json_string_value(v) : NULL);
+      mtk_strmap_set(m, k, json_is_string(v) ? json_string_value(v) : NULL);
 }
 
 /* Runs one case; returns true when it passes (and prints it otherwise). */
@@ -34,8 +34,7 @@ static bool run_case(json_t *c, const struct mtk_strmap *env)
     printf("FAIL malformed case (no template, or neither expected nor error_contains)\n");
     return false;
   }
-  mtk_autofree char *got = mtk_interp_substitute(tmpl, mtk_interp_strmap_lookup, (void *) env,
-                                                 &err);
+  mtk_autofree char *got = mtk_interp_substitute(tmpl, mtk_interp_strmap_lookup, (void *)env, &err);
   mtk_autofree char *qt = mtk_interp_go_quote(tmpl, strlen(tmpl));
   bool ok;
   if (want) {
@@ -43,8 +42,8 @@ static bool run_case(json_t *c, const struct mtk_strmap *env)
     if (!ok) {
       mtk_autofree char *qw = mtk_interp_go_quote(want, strlen(want));
       mtk_autofree char *qg = got ? mtk_interp_go_quote(got, strlen(got)) : NULL;
-      printf("FAIL template %s: expected %s, got %s%s\n", qt, qw, qg ? qg : "error: ",
-             qg ? "" : err->msg);
+      printf("FAIL template %s: expected %s, got %s%s\n", qt, qw,
+             qg ? qg : "error: ", qg ? "" : err->msg);
     }
   } else {
     ok = got == NULL && err && strstr(err->msg, want_err) != NULL;

@@ -32,7 +32,10 @@ static void spy_free(struct spy *s)
   mtk_strbuf_free(&s->seen);
 }
 
-#define SPY_INIT {MTK_STRMAP_INIT, MTK_STRBUF_INIT}
+#define SPY_INIT                                                                                   \
+  {                                                                                                \
+    MTK_STRMAP_INIT, MTK_STRBUF_INIT                                                               \
+  }
 #define mtk_autospy __attribute__((cleanup(spy_free))) struct spy
 
 /* Substitutes with env "A=a, E=''" and returns the result or "ERR:<msg>". */
@@ -104,12 +107,12 @@ static int test_required_messages(void)
 static int test_invalid_names_subtemplate(void)
 {
   static const char *const cases[][2] = {
-      {"x ${", "x ${"},
-      {"${A:-x} ${ }", " ${ }"},                /* the rest after the cut */
-      {"${U:-a ${!}}", "a ${!}"},               /* a used default */
-      {"${U:-${U:-${}}}", "${}"},               /* nested defaults */
-      {"${A:-x\n}", "${A:-x\n}"},               /* `.` does not cross lines */
-      {"ok\n${A}${", "ok\n${A}${"},
+    { "x ${", "x ${" },
+    { "${A:-x} ${ }", " ${ }" },  /* the rest after the cut */
+    { "${U:-a ${!}}", "a ${!}" }, /* a used default */
+    { "${U:-${U:-${}}}", "${}" }, /* nested defaults */
+    { "${A:-x\n}", "${A:-x\n}" }, /* `.` does not cross lines */
+    { "ok\n${A}${", "ok\n${A}${" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     struct mtk_err *err = NULL;
@@ -153,9 +156,8 @@ static int test_go_case_folding(void)
   /* Go's (?i)[a-z] also matches U+017F and U+212A, so they are name characters. */
   mtk_strmap_set(&env, "x\xC5\xBF", "long-s");
   mtk_strmap_set(&env, "\xE2\x84\xAA", "kelvin");
-  mtk_autofree char *r =
-      mtk_interp_substitute("$x\xC5\xBF ${\xE2\x84\xAA} $\xC3\xA9", mtk_interp_strmap_lookup,
-                            &env, &err);
+  mtk_autofree char *r = mtk_interp_substitute("$x\xC5\xBF ${\xE2\x84\xAA} $\xC3\xA9",
+                                               mtk_interp_strmap_lookup, &env, &err);
   MTK_ASSERT_STREQ(r, "long-s kelvin $\xC3\xA9");
   return 0;
 }
@@ -185,8 +187,8 @@ static int test_long_flat_input(void)
   MTK_ASSERT(r != NULL);
   mtk_autostrmap env = MTK_STRMAP_INIT;
   mtk_strmap_set(&env, "A", "a");
-  mtk_autofree char *r2 =
-      mtk_interp_substitute(mtk_strbuf_str(&t), mtk_interp_strmap_lookup, &env, &err);
+  mtk_autofree char *r2
+      = mtk_interp_substitute(mtk_strbuf_str(&t), mtk_interp_strmap_lookup, &env, &err);
   MTK_ASSERT_STREQ(r2, mtk_strbuf_str(&want));
   /* 4 MiB without any `$`. */
   mtk_autofree char *plain = mtk_xmalloc(4u << 20);
@@ -243,8 +245,8 @@ static int test_utf8_decode(void)
   MTK_ASSERT_EQ(r, 0x212A);
   MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xE2\x84", 2, &r), 1); /* truncated */
   MTK_ASSERT_EQ(r, 0xFFFD);
-  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xC0\x80", 2, &r), 1); /* overlong */
-  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xED\xA0\x80", 3, &r), 1); /* surrogate */
+  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xC0\x80", 2, &r), 1);         /* overlong */
+  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xED\xA0\x80", 3, &r), 1);     /* surrogate */
   MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xF4\x90\x80\x80", 4, &r), 1); /* > U+10FFFF */
   MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xF0\x9F\x98\x80", 4, &r), 4);
   MTK_ASSERT_EQ(r, 0x1F600);
@@ -254,18 +256,18 @@ static int test_utf8_decode(void)
 int main(void)
 {
   static const struct mtk_test tests[] = {
-      {"lazy defaults are not evaluated when unused", test_lazy_defaults},
-      {"the first error stops evaluation", test_first_error_stops},
-      {"required-variable messages", test_required_messages},
-      {"invalid template names the innermost template", test_invalid_names_subtemplate},
-      {"greedy braced match and brace cut", test_greedy_line_and_cut},
-      {"Go case folding in names", test_go_case_folding},
-      {"NULL lookup and empty template", test_null_lookup_and_empty},
-      {"long flat input", test_long_flat_input},
-      {"deep nesting", test_deep_nesting},
-      {"Go quoting", test_go_quote},
-      {"UTF-8 decoding", test_utf8_decode},
-      {NULL, NULL},
+    { "lazy defaults are not evaluated when unused", test_lazy_defaults },
+    { "the first error stops evaluation", test_first_error_stops },
+    { "required-variable messages", test_required_messages },
+    { "invalid template names the innermost template", test_invalid_names_subtemplate },
+    { "greedy braced match and brace cut", test_greedy_line_and_cut },
+    { "Go case folding in names", test_go_case_folding },
+    { "NULL lookup and empty template", test_null_lookup_and_empty },
+    { "long flat input", test_long_flat_input },
+    { "deep nesting", test_deep_nesting },
+    { "Go quoting", test_go_quote },
+    { "UTF-8 decoding", test_utf8_decode },
+    { NULL, NULL },
   };
   return mtk_test_main(tests);
 }
