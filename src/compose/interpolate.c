@@ -155,17 +155,18 @@ static int cast_value(struct mtk_node *n, enum cast c)
 static int scalar(struct walk *w, struct mtk_node *n, struct mtk_err **err)
 {
   struct mtk_err *e = NULL;
-  char *v = mtk_interp_substitute(n->str, mtk_interp_strmap_lookup, (void *) w->env, &e);
+  mtk_autofree char *bad = NULL;
+  char *v = mtk_interp_substitute_ex(n->str, mtk_interp_strmap_lookup, (void *) w->env, &bad, &e);
   if (v == NULL) {
     mtk_autofree char *path = path_str(w);
     int r;
-    if (strstr(e->msg, "required variable"))
-      r = mtk_node_err(n, err, "error while interpolating %s: %s", path, e->msg);
-    else
+    if (bad)
       r = mtk_node_err(n, err,
                        "invalid interpolation format for %s.\nYou may need to escape any $ with "
                        "another $.\n%s",
-                       path, n->str);
+                       path, bad);
+    else
+      r = mtk_node_err(n, err, "error while interpolating %s: %s", path, e->msg);
     mtk_err_free(&e);
     return r;
   }

@@ -98,11 +98,11 @@ int mtk_compose_env_file_load(const char *path, const struct mtk_strmap *env,
     return mtk_err_set(err, MTK_E_INVALID, "couldn't find env file: %s", path);
   if (S_ISDIR(st.st_mode))
     return mtk_err_set(err, MTK_E_INVALID, "%s is a directory", path);
+  /* Parsed straight into out: a later file sees the values of earlier ones
+   * (and its own earlier lines) once the environment has none. */
   struct env_lookup l = {env, out};
-  mtk_autostrmap parsed = MTK_STRMAP_INIT;
-  if (mtk_dotenv_read_file(path, lookup_env_then_out, &l, &parsed, err) < 0)
+  if (mtk_dotenv_read_file(path, lookup_env_then_out, &l, out, err) < 0)
     return mtk_err_wrap(err, "failed to read %s", path);
-  mtk_strmap_merge(out, &parsed);
   return 0;
 }
 
