@@ -339,6 +339,13 @@ json_t *mtk_compose_project_json(struct mtk_node *model, const struct mtk_norm_c
   mtk_norm_resolve_environment(model, ctx);
   if (!ctx->no_normalize && mtk_norm_normalize(model, ctx, err) < 0)
     return NULL;
+  /* compose-go decodes the whole model into its types (modelToProject) before profiles,
+   * consistency checks and pruning: a value its types reject is an error even in a disabled
+   * service or an unused resource, and it is reported before any consistency error. */
+  json_t *decoded = mtk_norm_render(model, ctx, err);
+  if (decoded == NULL)
+    return NULL;
+  json_decref(decoded);
   mtk_autoptr(mtk_node) disabled = NULL;
   mtk_norm_apply_profiles(model, ctx, &disabled);
   if (!ctx->no_consistency && mtk_norm_check_consistency(model, disabled, err) < 0)

@@ -27,7 +27,9 @@ static char *path_str(const struct rpath *p)
   if (p == NULL)
     return mtk_xstrdup("");
   mtk_autofree char *up = path_str(p->up);
-  return *up ? mtk_xasprintf("%s.%s", up, p->seg) : mtk_xstrdup(p->seg);
+  if (*up == '\0')
+    return mtk_xstrdup(p->seg);
+  return mtk_xasprintf("%s%s%s", up, p->seg[0] == '[' ? "" : ".", p->seg); /* "ports[0]" */
 }
 
 /* Wraps *err (set by a value parser) with the attribute path and the node position. */
@@ -115,16 +117,22 @@ static int duration_of(const struct mtk_node *n, int64_t *ns, struct mtk_err **e
   return mtk_duration_parse(s, ns, err);
 }
 
-static bool bool_of(const struct mtk_node *n)
+/* A bool as the cast hook decodes it: a string goes through toBoolean (true/false, y/yes/on,
+ * n/no/off in any case) and anything else in it is an error. */
+static int bool_of(const struct mtk_node *n, const struct rpath *p, bool *out, struct mtk_err **err)
 {
+  *out = false;
   if (!is_scalar(n))
-    return false;
-  if (n->type == MTK_SCALAR_BOOL || n->type == MTK_SCALAR_INT)
-    return n->ival != 0;
-  bool b = false;
-  if (n->type == MTK_SCALAR_STR && mtk_compose_parse_bool(n->str, &b))
-    return b;
-  return false;
+    return 0;
+  if (n->type == MTK_SCALAR_BOOL || n->type == MTK_SCALAR_INT) {
+    *out = n->ival != 0;
+    return 0;
+  }
+  if (n->type == MTK_SCALAR_STR && !mtk_compose_parse_bool(n->str, out)) {
+    mtk_err_set(err, MTK_E_INVALID, "invalid boolean: %s", n->str);
+    return value_err(n, p, err);
+  }
+  return 0;
 }
 
 /* ---- composite values ---- */
@@ -263,10 +271,10 @@ static json_t *render_healthcheck_test(const struct mtk_node *v)
 }
 
 static int host_add(json_t *list, const char *host, const char *ips, const struct mtk_node *at,
-                    struct mtk_err **err)
+                    const char *path, struct mtk_err **err)
 {
   if (*host == '\0' || strpbrk(host, ":="))
-    return mtk_node_err(at, err, "bad host name '%s'", host);
+    return mtk_node_err(at, err, "%s: bad host name '%s'", path, host);
   mtk_autofree char *copy = mtk_xstrdup(ips);
   char *save = NULL;
   /* strings.Split keeps empty fields: walk by hand */
@@ -291,8 +299,10 @@ static int cmp_json_str(const void *a, const void *b)
 }
 
 /* types.HostsList: "host=ip" or "host:ip" entries (or a mapping), rendered sorted. */
-static int render_hosts(const struct mtk_node *v, json_t **out, struct mtk_err **err)
+static int render_hosts(const struct mtk_node *v, const struct rpath *p, json_t **out,
+                        struct mtk_err **err)
 {
+  mtk_autofree char *ps = path_str(p);
   json_t *list = json_array();
   int rc = 0;
   for (size_t i = 0; rc == 0 && mtk_node_is_seq(v) && i < v->len; i++) {
@@ -301,21 +311,21 @@ static int render_hosts(const struct mtk_node *v, json_t **out, struct mtk_err *
     if (sep == NULL)
       sep = strchr(s, ':');
     if (sep == NULL) {
-      rc = mtk_node_err(v->items[i], err, "invalid additional host, missing IP: %s", s);
+      rc = mtk_node_err(v->items[i], err, "%s: invalid additional host, missing IP: %s", ps, s);
       break;
     }
     *sep = '\0';
-    rc = host_add(list, s, sep + 1, v->items[i], err);
+    rc = host_add(list, s, sep + 1, v->items[i], ps, err);
   }
   for (size_t i = 0; rc == 0 && mtk_node_is_map(v) && i < v->len; i++) {
     const struct mtk_node *e = v->pairs[i].val;
     for (size_t k = 0; rc == 0 && mtk_node_is_seq(e) && k < e->len; k++) {
       mtk_autofree char *s = mtk_norm_scalar_text(e->items[k]);
-      rc = host_add(list, v->pairs[i].key, s, e, err);
+      rc = host_add(list, v->pairs[i].key, s, e, ps, err);
     }
     if (rc == 0 && !mtk_node_is_seq(e)) {
       mtk_autofree char *s = mtk_norm_scalar_text(e);
-      rc = host_add(list, v->pairs[i].key, s, e ? e : v, err);
+      rc = host_add(list, v->pairs[i].key, s, e ? e : v, ps, err);
     }
   }
   if (rc < 0) {
@@ -352,10 +362,14 @@ static int render_ulimits(const struct mtk_node *v, const struct rpath *p, json_
       continue;
     }
     if (mtk_node_is_map(e)) {
-      if (mtk_norm_int(mtk_node_get(e, "soft"), &soft, err) < 0 ||
-          mtk_norm_int(mtk_node_get(e, "hard"), &hard, err) < 0) {
+      struct rpath psoft = {&sub, "soft"}, phard = {&sub, "hard"};
+      const struct mtk_node *ns = mtk_node_get(e, "soft"), *nh = mtk_node_get(e, "hard");
+      int rc = mtk_norm_int(ns, &soft, err) < 0   ? value_err(ns, &psoft, err)
+               : mtk_norm_int(nh, &hard, err) < 0 ? value_err(nh, &phard, err)
+                                                  : 0;
+      if (rc < 0) {
         json_decref(o);
-        return value_err(e, &sub, err);
+        return rc;
       }
     } else if (mtk_norm_int(e, &single, err) < 0) {
       json_decref(o);
@@ -501,6 +515,9 @@ static int render_scalar(const struct mtk_norm_field *f, const struct mtk_node *
   bool always = f->flags & MTK_NORM_ALWAYS;
   int64_t i = 0;
   double d = 0;
+  bool b = false;
+  if (f->kind >= MTK_NORM_BOOL && f->kind <= MTK_NORM_REQUIRED && bool_of(v, p, &b, err) < 0)
+    return -1;
   switch (f->kind) {
     case MTK_NORM_STR: {
       mtk_autofree char *s = mtk_norm_scalar_text(v);
@@ -508,19 +525,19 @@ static int render_scalar(const struct mtk_norm_field *f, const struct mtk_node *
       return 0;
     }
     case MTK_NORM_BOOL:
-      *out = bool_of(v) || always ? json_boolean(bool_of(v)) : NULL;
+      *out = b || always ? json_boolean(b) : NULL;
       return 0;
     case MTK_NORM_EXTERNAL:
-      *out = mtk_node_is_map(v) || bool_of(v) ? json_true() : NULL;
+      *out = mtk_node_is_map(v) || b ? json_true() : NULL;
       return 0;
     case MTK_NORM_PBOOL:
-      *out = is_scalar(v) ? json_boolean(bool_of(v)) : NULL;
+      *out = is_scalar(v) ? json_boolean(b) : NULL;
       return 0;
     case MTK_NORM_OPTOUT:
-      *out = is_scalar(v) && !bool_of(v) ? json_false() : NULL;
+      *out = is_scalar(v) && !b ? json_false() : NULL;
       return 0;
     case MTK_NORM_REQUIRED:
-      *out = json_boolean(!is_scalar(v) || bool_of(v));
+      *out = json_boolean(!is_scalar(v) || b);
       return 0;
     case MTK_NORM_INT:
     case MTK_NORM_PINT:
@@ -602,8 +619,10 @@ static int render_field(const struct mtk_norm_field *f, const struct mtk_node *v
         mtk_node_set(tmp, "e", mtk_node_copy(v));
         int rc = mtk_norm_env_to_map(tmp, "e", err);
         mtk_node_free(tmp);
-        if (rc < 0)
-          return -1;
+        if (rc < 0) {
+          mtk_autofree char *ps = path_str(p);
+          return mtk_err_wrap(err, "%s", ps);
+        }
       }
       *out = nonempty_or_null(render_mapping(v, f->kind == MTK_NORM_MAPEQ));
       return 0;
@@ -614,7 +633,7 @@ static int render_field(const struct mtk_norm_field *f, const struct mtk_node *v
       *out = nonempty_or_null(render_healthcheck_test(v));
       return 0;
     case MTK_NORM_HOSTS:
-      if (render_hosts(v, out, err) < 0)
+      if (render_hosts(v, p, out, err) < 0)
         return -1;
       *out = nonempty_or_null(*out);
       return 0;

@@ -417,8 +417,6 @@ static int finish(struct mtk_project *proj, struct prep *p, struct mtk_node *mod
       .keep_env_files = o->keep_env_files,
       .all_resources = o->all_resources,
   };
-  if (mtk_compose_render_values(model, err) < 0)
-    return -1;
   proj->model = mtk_compose_project_json(model, &nctx, err);
   if (proj->model == NULL)
     return -1;

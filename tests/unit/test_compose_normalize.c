@@ -471,6 +471,43 @@ static int test_rendering(void)
   return 0;
 }
 
+/* Values compose-go's types reject fail the load with the attribute path, in disabled services
+ * and unused resources too, and before any consistency error. */
+static int test_decode_errors(void)
+{
+  static const char *const cases[][2] = {
+      {"{\"services\": {\"a\": {\"image\": \"i\", \"privileged\": \"maybe\"}}}",
+       "services.a.privileged: invalid boolean: maybe"},
+      {"{\"services\": {\"a\": {\"image\": \"i\", \"secrets\": [{\"source\": \"s\","
+       " \"mode\": \"0999\"}]}}, \"secrets\": {\"s\": {\"file\": \"/s\"}}}",
+       "services.a.secrets[0].mode: strconv.ParseInt: parsing \"0999\": invalid syntax"},
+      {"{\"services\": {\"a\": {\"image\": \"i\", \"extra_hosts\": [\"nohost\"]}}}",
+       "services.a.extra_hosts: invalid additional host, missing IP: nohost"},
+      {"{\"services\": {\"a\": {\"image\": \"i\", \"ulimits\": {\"nofile\": {\"soft\": 1,"
+       " \"hard\": \"zz\"}}}}}",
+       "services.a.ulimits.nofile.hard: strconv.Atoi: parsing \"zz\": invalid syntax"},
+      {"{\"services\": {\"a\": {\"image\": \"i\", \"post_start\": [{\"command\": \"x\","
+       " \"environment\": [\"X =1\"]}]}}}",
+       "services.a.post_start[0].environment: environment variable X  is declared with a "
+       "trailing space"},
+      {"{\"services\": {\"a\": {\"image\": \"i\"}, \"b\": {\"image\": \"i\","
+       " \"profiles\": [\"p\"], \"stop_grace_period\": \"5x\"}}}",
+       "services.b.stop_grace_period: time: unknown unit \"x\" in duration \"5x\""},
+      {"{\"services\": {\"a\": {\"image\": \"i\"}}, \"networks\": {\"n\":"
+       " {\"internal\": \"perhaps\"}}}",
+       "networks.n.internal: invalid boolean: perhaps"},
+      {"{\"services\": {\"a\": {\"image\": \"i\", \"networks\": {\"nope\": null},"
+       " \"healthcheck\": {\"interval\": \"10x\"}}}}",
+       "services.a.healthcheck.interval: time: unknown unit"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    autorun r = project(cases[i][0], NULL, 0, false);
+    MTK_ASSERT(r.out == NULL);
+    MTK_ASSERT_CONTAINS(r.msg, cases[i][1]);
+  }
+  return 0;
+}
+
 int main(void)
 {
   mtk_strmap_set(&test_env, "FROM_ENV", "from-env");
@@ -486,6 +523,7 @@ int main(void)
       {"environment", test_environment},
       {"env_files", test_env_files},
       {"rendering", test_rendering},
+      {"decode_errors", test_decode_errors},
       {NULL, NULL},
   };
   int rc = mtk_test_main(tests);
