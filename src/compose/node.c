@@ -359,15 +359,8 @@ const struct mtk_node_pair *mtk_node_get_pair(const struct mtk_node *map, const 
   return i >= 0 ? &map->pairs[i] : NULL;
 }
 
-void mtk_node_set(struct mtk_node *map, const char *key, struct mtk_node *val)
+void mtk_node_append(struct mtk_node *map, const char *key, struct mtk_node *val)
 {
-  ssize_t i = find_key(map, key);
-  if (i >= 0) {
-    if (map->pairs[i].val != val)
-      mtk_node_free(map->pairs[i].val);
-    map->pairs[i].val = val;
-    return;
-  }
   if (map->len == map->cap) {
     map->cap = map->cap ? map->cap * 2 : 4;
     map->pairs = mtk_xrealloc(map->pairs, map->cap * sizeof(*map->pairs));
@@ -377,6 +370,18 @@ void mtk_node_set(struct mtk_node *map, const char *key, struct mtk_node *val)
   p->line = val ? val->line : 0;
   p->col = val ? val->col : 0;
   p->val = val;
+}
+
+void mtk_node_set(struct mtk_node *map, const char *key, struct mtk_node *val)
+{
+  ssize_t i = find_key(map, key);
+  if (i >= 0) {
+    if (map->pairs[i].val != val)
+      mtk_node_free(map->pairs[i].val);
+    map->pairs[i].val = val;
+    return;
+  }
+  mtk_node_append(map, key, val);
 }
 
 struct mtk_node *mtk_node_take(struct mtk_node *map, const char *key)

@@ -96,6 +96,9 @@ struct mtk_node *mtk_node_get(const struct mtk_node *map, const char *key);
 const struct mtk_node_pair *mtk_node_get_pair(const struct mtk_node *map, const char *key);
 void mtk_node_set(struct mtk_node *map, const char *key, struct mtk_node *val);
 struct mtk_node *mtk_node_take(struct mtk_node *map, const char *key);
+/* Appends key/val (val owned) without looking for an existing key: for
+ * callers that know the key is new (the parser checks with an index). */
+void mtk_node_append(struct mtk_node *map, const char *key, struct mtk_node *val);
 bool mtk_node_del(struct mtk_node *map, const char *key);
 /* Text of a STR/INT/FLOAT/BOOL scalar entry, NULL when absent or not a scalar. */
 const char *mtk_node_get_str(const struct mtk_node *map, const char *key);

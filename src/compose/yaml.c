@@ -128,12 +128,68 @@ static struct mtk_node *scalar(struct parser *p, yaml_event_t *ev, struct mtk_er
 static struct mtk_node *parse_node(struct parser *p, yaml_event_t *ev, int depth,
                                    struct mtk_err **err);
 
-static int merge_into(struct parser *p, struct mtk_node *map, const struct mtk_node *src,
-                      yaml_mark_t m, struct mtk_err **err)
+/* An index of a mapping's keys while it is read, so that duplicate checks
+ * stay linear for mappings with many keys. Slots hold pair index + 1. */
+struct keyset {
+  size_t *slots; /* owned */
+  size_t cap;    /* power of two, 0 before the first key */
+};
+
+static size_t hash_key(const char *s)
+{
+  size_t h = 1469598103934665603u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char) *s) * 1099511628211u;
+  return h;
+}
+
+static const struct mtk_node_pair *keyset_find(const struct keyset *ks,
+                                               const struct mtk_node *map, const char *key)
+{
+  if (ks->cap == 0)
+    return NULL;
+  for (size_t i = hash_key(key) & (ks->cap - 1);; i = (i + 1) & (ks->cap - 1)) {
+    if (ks->slots[i] == 0)
+      return NULL;
+    if (strcmp(map->pairs[ks->slots[i] - 1].key, key) == 0)
+      return &map->pairs[ks->slots[i] - 1];
+  }
+}
+
+static void keyset_insert(struct keyset *ks, const struct mtk_node *map, size_t idx)
+{
+  for (size_t i = hash_key(map->pairs[idx].key) & (ks->cap - 1);; i = (i + 1) & (ks->cap - 1))
+    if (ks->slots[i] == 0) {
+      ks->slots[i] = idx + 1;
+      return;
+    }
+}
+
+static void keyset_free(struct keyset *ks)
+{
+  free(ks->slots);
+  ks->slots = NULL;
+}
+
+/* Indexes the last pair of map, growing the table to stay under half full. */
+static void keyset_add(struct keyset *ks, const struct mtk_node *map)
+{
+  if (2 * map->len > ks->cap) {
+    free(ks->slots);
+    ks->cap = ks->cap ? ks->cap * 2 : 16;
+    ks->slots = mtk_xcalloc(ks->cap, sizeof(size_t));
+    for (size_t i = 0; i + 1 < map->len; i++)
+      keyset_insert(ks, map, i);
+  }
+  keyset_insert(ks, map, map->len - 1);
+}
+
+static int merge_into(struct parser *p, struct mtk_node *map, struct keyset *ks,
+                      const struct mtk_node *src, yaml_mark_t m, struct mtk_err **err)
 {
   if (src->kind == MTK_NODE_SEQ) {
     for (size_t i = 0; i < src->len; i++)
-      if (src->items[i]->kind != MTK_NODE_MAP || merge_into(p, map, src->items[i], m, err) < 0)
+      if (src->items[i]->kind != MTK_NODE_MAP || merge_into(p, map, ks, src->items[i], m, err) < 0)
         return src->items[i]->kind != MTK_NODE_MAP
                    ? fail_at(p, m, err, "yaml: map merge requires map or sequence of maps as the value")
                    : -1;
@@ -142,14 +198,15 @@ static int merge_into(struct parser *p, struct mtk_node *map, const struct mtk_n
   if (src->kind != MTK_NODE_MAP)
     return fail_at(p, m, err, "yaml: map merge requires map or sequence of maps as the value");
   for (size_t i = 0; i < src->len; i++) {
-    if (mtk_node_get(map, src->pairs[i].key))
+    if (keyset_find(ks, map, src->pairs[i].key))
       continue;
     struct mtk_node *c = mtk_node_copy(src->pairs[i].val);
     if (add_nodes(p, count_nodes(c), m, err) < 0) {
       mtk_node_free(c);
       return -1;
     }
-    mtk_node_set(map, src->pairs[i].key, c);
+    mtk_node_append(map, src->pairs[i].key, c);
+    keyset_add(ks, map);
   }
   return 0;
 }
@@ -159,6 +216,7 @@ static int merge_into(struct parser *p, struct mtk_node *map, const struct mtk_n
 static int parse_mapping(struct parser *p, struct mtk_node *map, int depth, struct mtk_err **err)
 {
   mtk_autoptr(mtk_node) merges = mtk_node_new_seq(NULL);
+  __attribute__((cleanup(keyset_free))) struct keyset ks = {NULL, 0};
   yaml_mark_t merge_mark = {0, 0, 0};
   for (;;) {
     yaml_event_t ev;
@@ -194,19 +252,20 @@ static int parse_mapping(struct parser *p, struct mtk_node *map, int depth, stru
           mtk_xasprintf("non-string key: %s", k->kind == MTK_NODE_SCALAR ? k->str : "(collection)");
       return fail_at(p, km, err, msg);
     }
-    const struct mtk_node_pair *dup = mtk_node_get_pair(map, k->str);
+    const struct mtk_node_pair *dup = keyset_find(&ks, map, k->str);
     if (dup) {
       mtk_node_free(val);
       mtk_autofree char *msg = mtk_xasprintf("mapping key \"%s\" already defined at line %d",
                                              k->str, dup->line);
       return fail_at(p, km, err, msg);
     }
-    mtk_node_set(map, k->str, val);
+    mtk_node_append(map, k->str, val);
     map->pairs[map->len - 1].line = (int) km.line + 1;
     map->pairs[map->len - 1].col = (int) km.column + 1;
+    keyset_add(&ks, map);
   }
   for (size_t i = 0; i < merges->len; i++)
-    if (merge_into(p, map, merges->items[i], merge_mark, err) < 0)
+    if (merge_into(p, map, &ks, merges->items[i], merge_mark, err) < 0)
       return -1;
   return 0;
 }

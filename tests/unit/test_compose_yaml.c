@@ -7,6 +7,7 @@
 #include "mtk/err.h"
 #include "tap.h"
 #include "util/cleanup.h"
+#include "util/strbuf.h"
 
 static struct mtk_node *parse(const char *text, struct mtk_err **err)
 {
@@ -130,6 +131,22 @@ static int test_multi_document(void)
   return 0;
 }
 
+static int test_many_keys(void)
+{
+  /* 50 000 keys and a duplicate of the first at the end: found through the
+   * parser's key index (a linear search per key would take minutes). */
+  mtk_autostrbuf sb = MTK_STRBUF_INIT;
+  for (int i = 0; i < 50000; i++)
+    mtk_strbuf_addf(&sb, "k%d: %d\n", i, i);
+  struct mtk_err *err = NULL;
+  mtk_autoptr(mtk_node) n = parse(sb.buf, &err);
+  MTK_ASSERT(n != NULL);
+  MTK_ASSERT_EQ(n->len, 50000);
+  MTK_ASSERT_STREQ(mtk_node_get_str(n, "k49999"), "49999");
+  mtk_strbuf_adds(&sb, "k0: again\n");
+  return expect_error(sb.buf, "mapping key \"k0\" already defined at line 1", 50001);
+}
+
 int main(void)
 {
   static const struct mtk_test tests[] = {
@@ -139,6 +156,7 @@ int main(void)
       {"errors with positions", test_errors},
       {"billion laughs capped", test_billion_laughs},
       {"multi-document", test_multi_document},
+      {"many keys, duplicate found", test_many_keys},
       {NULL, NULL},
   };
   return mtk_test_main(tests);
