@@ -1,6 +1,6 @@
 /* compose-go's transform package (Canonical, SetDefaultValues), its
- * validation package, loader.OmitEmpty, and the typed rendering compose-go's
- * types apply when the model is decoded and marshalled, all on the node tree.
+ * validation package and loader.OmitEmpty, on the node tree.  (The typed
+ * rendering of compose-go's types is normalize_render.c's.)
  *
  * The first part of this header is what the loader calls; the second part
  * ("shared by canonical*.c") is private to the canonical*.c, defaults.c and
@@ -66,28 +66,6 @@ int mtk_compose_validate(const struct mtk_node *root, struct mtk_err **err);
  * services only, and not with --no-consistency).  Message:
  * `healthcheck.test must start either by "CMD", "CMD-SHELL" or "NONE"`. */
 int mtk_compose_validate_healthcheck(const struct mtk_node *service, struct mtk_err **err);
-
-/* The values compose-go's types give the model when it is decoded and
- * marshalled to JSON, in place, on the final model (after normalisation and
- * env_file folding, just before mtk_node_to_json):
- *  - durations -> Go duration strings ("1m30s"); byte sizes -> decimal
- *    strings of bytes ("2147483648"); zero values of non-pointer durations
- *    and sizes dropped (omitempty);
- *  - cpus, cpu_percent, max_failure_ratio -> float32 numbers; integer and
- *    boolean attributes from strings (yes/no/on/off accepted with booleans);
- *  - secrets/configs/build.secrets mode -> octal strings ("0440");
- *  - ports target -> integer, published -> string;
- *  - extra_hosts (service and build) -> sorted "host=ip" list;
- *  - command/entrypoint (and hooks' command) strings -> shellwords lists;
- *  - dns, dns_search, tmpfs, build.cache_from/... strings -> lists;
- *    expose/group_add entries -> strings; logging.options, driver_opts,
- *    storage_opt, labels... values -> strings;
- *  - ulimits: a single integer stays an integer; device request count
- *    "all" -> -1; pull_policy if_not_present -> missing; build.ssh map ->
- *    list ("default", "id=path").  (The JSON-only key names of blkio_config
- *    device entries, Path/Rate/Weight, are left to the JSON renderer.)
- * Errors: MTK_E_INVALID at the node with the key path. */
-int mtk_compose_render_values(struct mtk_node *root, struct mtk_err **err);
 
 /* ---- shared by canonical*.c, defaults.c and validate.c ---- */
 

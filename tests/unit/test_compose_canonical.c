@@ -1,8 +1,8 @@
-/* Unit tests for the canonical form, defaults, validation and value
- * rendering of the compose model (src/compose/canonical*.c, defaults.c,
- * validate.c): YAML snippet -> pipeline -> JSON of a sub-tree, compared with
- * the JSON compose-go produces (expectations from the conformance cases and
- * compose-go's transform tests). */
+/* Unit tests for the canonical form, defaults and validation of the compose
+ * model (src/compose/canonical*.c, defaults.c, validate.c), and of the typed
+ * JSON rendering that follows them (mtk_compose_project_json): YAML snippet ->
+ * pipeline -> JSON of a sub-tree, compared with the JSON compose-go produces
+ * (expectations from the conformance cases and compose-go's transform tests). */
 #include "config.h"
 
 #include <jansson.h>
@@ -12,6 +12,7 @@
 #include "compose/canonical.h"
 #include "compose/internal.h"
 #include "compose/node.h"
+#include "compose/normalize.h"
 #include "mtk/err.h"
 #include "tap.h"
 #include "util/cleanup.h"
@@ -39,37 +40,42 @@ static bool same_json(const struct mtk_node *a, const struct mtk_node *b)
 enum stage { CANONICAL, DEFAULTS, RENDER };
 
 /* The loader's order: canonical + omit_empty per file, then defaults and
- * validation, then the value rendering.  Canonical runs twice to check it
- * leaves its own output alone. */
-static int run(struct mtk_node *root, enum stage upto, struct mtk_err **err)
+ * validation, then the JSON model (Normalize, no consistency checks, every
+ * resource kept).  Canonical runs twice to check it leaves its own output
+ * alone.  Returns the JSON of the tree after the stage, or NULL with *err. */
+static json_t *run(struct mtk_node *root, enum stage upto, struct mtk_err **err)
 {
   if (mtk_compose_canonical(root, err) < 0)
-    return -1;
+    return NULL;
   mtk_compose_omit_empty(root);
   mtk_autoptr(mtk_node) once = mtk_node_copy(root);
   if (mtk_compose_canonical(root, err) < 0)
-    return -1;
+    return NULL;
   if (!same_json(once, root)) {
     printf("#   canonical is not idempotent\n");
-    return mtk_err_set(err, MTK_E_GENERIC, "not idempotent");
+    mtk_err_set(err, MTK_E_GENERIC, "not idempotent");
+    return NULL;
   }
   if (upto == CANONICAL)
-    return 0;
+    return mtk_node_to_json(root);
   if (mtk_compose_defaults(root, err) < 0 || mtk_compose_validate(root, err) < 0)
-    return -1;
+    return NULL;
   if (upto == DEFAULTS)
-    return 0;
-  return mtk_compose_render_values(root, err);
+    return mtk_node_to_json(root);
+  struct mtk_norm_ctx ctx = {
+      .project_name = "p", .workdir = "/w", .no_consistency = true, .all_resources = true};
+  return mtk_compose_project_json(root, &ctx, err);
 }
 
-/* Node at a dotted path of map keys ("services.app.ports"). */
-static const struct mtk_node *at(const struct mtk_node *n, const char *path)
+/* JSON at a dotted path of object keys and array indexes ("services.app.ports.0");
+ * borrowed. */
+static json_t *at(json_t *j, const char *path)
 {
   mtk_autofree char *copy = mtk_xstrdup(path);
   char *save = NULL;
-  for (char *k = strtok_r(copy, ".", &save); k && n; k = strtok_r(NULL, ".", &save))
-    n = mtk_node_get(n, k);
-  return n;
+  for (char *k = strtok_r(copy, ".", &save); k && j; k = strtok_r(NULL, ".", &save))
+    j = json_is_array(j) ? json_array_get(j, strtoul(k, NULL, 10)) : json_object_get(j, k);
+  return j;
 }
 
 static int check(const char *yaml, enum stage upto, const char *path, const char *want_text)
@@ -77,7 +83,8 @@ static int check(const char *yaml, enum stage upto, const char *path, const char
   mtk_autoptr(mtk_node) root = parse(yaml);
   struct mtk_err *err = NULL;
   MTK_ASSERT(root != NULL);
-  if (run(root, upto, &err) < 0) {
+  json_t *out = run(root, upto, &err);
+  if (out == NULL) {
     printf("#   error: %s\n", err->msg);
     mtk_err_free(&err);
     return 1;
@@ -86,9 +93,11 @@ static int check(const char *yaml, enum stage upto, const char *path, const char
   json_t *want = json_loads(want_text, JSON_DECODE_ANY, &je);
   if (want == NULL) {
     printf("#   bad expected JSON: %s\n", je.text);
+    json_decref(out);
     return 1;
   }
-  json_t *got = mtk_node_to_json(at(root, path));
+  json_t *got = json_incref(at(out, path));
+  json_decref(out);
   int rc = 0;
   if (!json_equal(want, got)) {
     mtk_autofree char *g = json_dumps(got, JSON_SORT_KEYS | JSON_ENCODE_ANY);
@@ -107,7 +116,7 @@ static int check_err(const char *yaml, enum stage upto, const char *want)
   mtk_autoptr(mtk_node) root = parse(yaml);
   struct mtk_err *err = NULL;
   MTK_ASSERT(root != NULL);
-  MTK_ASSERT(run(root, upto, &err) < 0);
+  MTK_ASSERT(run(root, upto, &err) == NULL);
   MTK_ASSERT_CONTAINS(err->msg, want);
   MTK_ASSERT_EQ(err->code, MTK_E_INVALID);
   MTK_ASSERT(err->line > 0);
@@ -199,14 +208,19 @@ static int test_volumes(void)
         "{\"bind\":{\"create_host_path\":true,\"propagation\":\"rshared\"},\"source\":\"/a\","
         "\"target\":\"/b/d\",\"type\":\"bind\"}]");
   /* long syntax is kept; defaults add create_host_path only where bind is given */
-  CHECK("services:\n  app:\n    volumes:\n"
-        "      - type: bind\n        source: ./data\n        target: /data/\n"
-        "        bind:\n          propagation: rshared\n"
-        "      - type: tmpfs\n        target: /tmp/cache\n        tmpfs:\n"
-        "          size: 64m\n          mode: 1777\n",
-        RENDER, "services.app.volumes",
-        "[{\"bind\":{\"create_host_path\":true,\"propagation\":\"rshared\"},"
-        "\"source\":\"./data\",\"target\":\"/data/\",\"type\":\"bind\"},"
+  static const char *long_syntax = "services:\n  app:\n    volumes:\n"
+                                   "      - type: bind\n        source: ./data\n"
+                                   "        target: /data/\n"
+                                   "        bind:\n          propagation: rshared\n"
+                                   "      - type: tmpfs\n        target: /tmp/cache\n"
+                                   "        tmpfs:\n          size: 64m\n          mode: 1777\n";
+  CHECK(long_syntax, DEFAULTS, "services.app.volumes.0.bind",
+        "{\"create_host_path\":true,\"propagation\":\"rshared\"}");
+  /* rendered: the target cleaned (Normalize), create_host_path (OptOut) printed only
+   * when false, byte sizes in bytes */
+  CHECK(long_syntax, RENDER, "services.app.volumes",
+        "[{\"bind\":{\"propagation\":\"rshared\"},"
+        "\"source\":\"./data\",\"target\":\"/data\",\"type\":\"bind\"},"
         "{\"target\":\"/tmp/cache\",\"tmpfs\":{\"mode\":1777,\"size\":\"67108864\"},"
         "\"type\":\"tmpfs\"}]");
   CHECK_ERR("services:\n  app:\n    volumes:\n      - \"/a::/b\"\n", CANONICAL,
@@ -289,7 +303,8 @@ static int test_healthcheck(void)
         "      interval: 90s\n      timeout: 1m\n      retries: 5\n      start_period: 1h\n"
         "      start_interval: 500ms\n    stop_grace_period: 1m30s\n",
         RENDER, "services.a",
-        "{\"healthcheck\":{\"test\":[\"CMD-SHELL\",\"curl -f http://localhost/ || exit 1\"],"
+        "{\"command\":null,\"entrypoint\":null,\"networks\":{\"default\":null},"
+        "\"healthcheck\":{\"test\":[\"CMD-SHELL\",\"curl -f http://localhost/ || exit 1\"],"
         "\"interval\":\"1m30s\",\"timeout\":\"1m0s\",\"retries\":5,\"start_period\":\"1h0m0s\","
         "\"start_interval\":\"500ms\"},\"stop_grace_period\":\"1m30s\"}");
   CHECK("services:\n  d:\n    healthcheck:\n      test: [NONE]\n      disable: \"yes\"\n", RENDER,
@@ -316,14 +331,15 @@ static int test_misc_attributes(void)
         "            - driver: nvidia\n              count: 1\n              capabilities: [gpu]\n"
         "            - driver: x\n    gpus: all\n",
         RENDER, "services.lab",
-        "{\"pull_policy\":\"missing\",\"shm_size\":\"2147483648\",\"expose\":[\"8787\","
+        "{\"command\":null,\"entrypoint\":null,\"networks\":{\"default\":null},"
+        "\"pull_policy\":\"missing\",\"shm_size\":\"2147483648\",\"expose\":[\"8787\","
         "\"9000-9001\"],\"extra_hosts\":[\"otherhost=50.31.209.229\","
         "\"somehost=162.242.195.82\",\"v6=::1\"],\"dns\":[\"8.8.8.8\"],\"tmpfs\":[\"/run\"],"
         "\"ulimits\":{\"nproc\":65535,\"nofile\":{\"soft\":20000,\"hard\":40000}},"
         "\"devices\":[{\"source\":\"/dev/fuse\",\"target\":\"/dev/fuse\",\"permissions\":\"rwm\"},"
         "{\"source\":\"/dev/a\",\"target\":\"/dev/b\",\"permissions\":\"rwm\"},"
         "{\"source\":\"/dev/c\",\"target\":\"/dev/d\",\"permissions\":\"r\"}],"
-        "\"deploy\":{\"resources\":{\"limits\":{\"cpus\":1.5,\"memory\":\"4294967296\"},"
+        "\"deploy\":{\"placement\":{},\"resources\":{\"limits\":{\"cpus\":1.5,\"memory\":\"4294967296\"},"
         "\"reservations\":{\"devices\":[{\"driver\":\"nvidia\",\"count\":1,"
         "\"capabilities\":[\"gpu\"]},{\"driver\":\"x\",\"count\":-1}]}}},"
         "\"gpus\":[{\"count\":-1}]}");
@@ -340,14 +356,22 @@ static int test_misc_attributes(void)
 
 static int test_mounts_and_files(void)
 {
+  static const char *secrets = "services:\n  f:\n    secrets:\n      - s1\n      - source: s2\n"
+                               "        target: t\n        mode: 0440\n      - source: s3\n"
+                               "        mode: \"0400\"\n";
+  /* file modes are rendered in octal */
+  CHECK(secrets, RENDER, "services.f.secrets",
+        "[{\"source\":\"s1\",\"target\":\"/run/secrets/s1\"},"
+        "{\"source\":\"s2\",\"target\":\"t\",\"mode\":\"0440\"},"
+        "{\"source\":\"s3\",\"mode\":\"0400\",\"target\":\"/run/secrets/s3\"}]");
   CHECK("services:\n  f:\n    secrets:\n      - s1\n      - source: s2\n        target: t\n"
         "        mode: 0440\n      - source: s3\n        mode: \"0400\"\n"
         "    configs: [c1]\n    env_file:\n      - a.env\n      - path: b.env\n"
         "        required: false\n    label_file: l.label\n    extends: base\n"
         "    networks: [front, back]\n",
-        RENDER, "services.f",
+        DEFAULTS, "services.f",
         "{\"secrets\":[{\"source\":\"s1\",\"target\":\"/run/secrets/s1\"},"
-        "{\"source\":\"s2\",\"target\":\"t\",\"mode\":\"0440\"},"
+        "{\"source\":\"s2\",\"target\":\"t\",\"mode\":288},"
         "{\"source\":\"s3\",\"mode\":\"0400\",\"target\":\"/run/secrets/s3\"}],"
         "\"configs\":[{\"source\":\"c1\"}],"
         "\"env_file\":[{\"path\":\"a.env\",\"required\":true},"
@@ -364,7 +388,7 @@ static int test_command(void)
         "    entrypoint: [\"/e.sh\", \"-p\"]\n",
         RENDER, "services.c",
         "{\"command\":[\"bundle\",\"exec\",\"thin\",\"-p\",\"3000\"],"
-        "\"entrypoint\":[\"/e.sh\",\"-p\"]}");
+        "\"entrypoint\":[\"/e.sh\",\"-p\"],\"networks\":{\"default\":null}}");
   CHECK("services:\n  c:\n    command: >-\n      sh -c 'echo \"a  b\"' \"x\\\"y\" ''\n", RENDER,
         "services.c.command", "[\"sh\",\"-c\",\"echo \\\"a  b\\\"\",\"x\\\"y\",\"\"]");
   /* go-shellwords stops at an unquoted ; & | < > */
@@ -380,7 +404,7 @@ static int test_top_level(void)
         "networks:\n  n1:\n    external:\n      name: x\n    name: x\n"
         "secrets:\n  s:\n    file: ./s\n"
         "configs:\n  c:\n    external: true\n",
-        RENDER, "",
+        DEFAULTS, "",
         "{\"volumes\":{\"v1\":{\"external\":true,\"name\":\"real\"},\"v2\":null,"
         "\"v3\":{\"labels\":{\"a\":\"b\"}}},"
         "\"networks\":{\"n1\":{\"external\":true,\"name\":\"x\"}},"
