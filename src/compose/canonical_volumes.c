@@ -10,49 +10,7 @@
 #include "compose/canonical.h"
 #include "compose/values.h"
 #include "util/cleanup.h"
-#include "util/strbuf.h"
-
-/* Go's path.Clean (lexical, '/'-separated); "" stays "" as cleanTarget wants. */
-static char *path_clean(const char *p)
-{
-  if (*p == '\0')
-    return mtk_xstrdup("");
-  bool rooted = *p == '/';
-  size_t len = strlen(p);
-  char *out = mtk_xmalloc(len + 2);
-  size_t w = 0, dotdot = 0;
-  if (rooted)
-    out[w++] = '/', dotdot = 1;
-  for (size_t r = rooted; r < len;) {
-    if (p[r] == '/') {
-      r++;
-    } else if (p[r] == '.' && (r + 1 == len || p[r + 1] == '/')) {
-      r++;
-    } else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == len || p[r + 2] == '/')) {
-      r += 2;
-      if (w > dotdot) {
-        w--;
-        while (w > dotdot && out[w] != '/')
-          w--;
-      } else if (!rooted) {
-        if (w > 0)
-          out[w++] = '/';
-        out[w++] = '.';
-        out[w++] = '.';
-        dotdot = w;
-      }
-    } else {
-      if ((rooted && w != 1) || (!rooted && w != 0))
-        out[w++] = '/';
-      for (; r < len && p[r] != '/'; r++)
-        out[w++] = p[r];
-    }
-  }
-  if (w == 0)
-    out[w++] = '.';
-  out[w] = '\0';
-  return out;
-}
+#include "util/path.h"
 
 static struct mtk_node *volume_map(const struct mtk_volume_spec *v, const struct mtk_node *at)
 {
@@ -60,9 +18,10 @@ static struct mtk_node *volume_map(const struct mtk_volume_spec *v, const struct
   mtk_node_set(m, "type", mtk_node_new_str(v->type, at));
   if (*v->source)
     mtk_node_set(m, "source", mtk_node_new_str(v->source, at));
-  mtk_autofree char *target = path_clean(v->target);
-  if (*target)
+  if (*v->target) { /* cleanTarget: an empty target stays empty (absent) */
+    mtk_autofree char *target = mtk_path_clean(v->target);
     mtk_node_set(m, "target", mtk_node_new_str(target, at));
+  }
   if (v->read_only)
     mtk_node_set(m, "read_only", mtk_node_new_bool(true, at));
   if (v->has_bind) {

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "compose/normalize.h"
 #include "compose/schema.h"
 #include "util/cleanup.h"
+#include "util/path.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 
@@ -65,56 +65,6 @@ char *mtk_compose_read_file(const char *path, size_t *len, struct mtk_err **err)
   return mtk_strbuf_steal(&sb);
 }
 
-char *mtk_compose_abs_path(const char *base, const char *p)
-{
-  if (p[0] == '/')
-    return mtk_xstrdup(p);
-  if (strcmp(p, ".") == 0 || p[0] == '\0')
-    return mtk_xstrdup(base);
-  char *j = mtk_xasprintf("%s/%s", base, p);
-  mtk_compose_clean_path(j);
-  return j;
-}
-
-/* Go's filepath.Clean on an absolute path, in place. */
-void mtk_compose_clean_path(char *path)
-{
-  if (path[0] != '/')
-    return;
-  char *out = path;
-  const char *p = path;
-  size_t outlen = 0;
-  while (*p) {
-    while (*p == '/')
-      p++;
-    const char *seg = p;
-    while (*p && *p != '/')
-      p++;
-    size_t n = (size_t) (p - seg);
-    if (n == 0 || (n == 1 && seg[0] == '.'))
-      continue;
-    if (n == 2 && seg[0] == '.' && seg[1] == '.') {
-      while (outlen > 0 && out[outlen - 1] != '/')
-        outlen--;
-      if (outlen > 0)
-        outlen--;
-      continue;
-    }
-    out[outlen++] = '/';
-    memmove(out + outlen, seg, n);
-    outlen += n;
-  }
-  if (outlen == 0)
-    out[outlen++] = '/';
-  out[outlen] = '\0';
-}
-
-char *mtk_compose_dirname(const char *path)
-{
-  mtk_autofree char *c = mtk_xstrdup(path);
-  return mtk_xstrdup(dirname(c));
-}
-
 static int load_file(struct mtk_compose_ctx *ctx, const char *path, struct mtk_node *model,
                      struct mtk_err **err);
 
@@ -147,8 +97,8 @@ static struct mtk_node *extends_base_file(struct mtk_compose_ctx *ctx, const cha
                                           const struct mtk_node *at, struct mtk_err **err)
 {
   struct mtk_compose_ctx sub = *ctx;
-  mtk_autofree char *local = mtk_compose_abs_path(ctx->workdir, file);
-  mtk_autofree char *dir = mtk_compose_dirname(local);
+  mtk_autofree char *local = mtk_path_abs(ctx->workdir, file);
+  mtk_autofree char *dir = mtk_path_dir(local);
   sub.workdir = dir;
   sub.skip_include = sub.skip_extends = sub.skip_validation = sub.skip_defaults = true;
   sub.resolve_paths = false;
@@ -235,7 +185,7 @@ static struct mtk_node *service_extends(struct mtk_compose_ctx *ctx, const char 
     if (base_services == NULL)
       return NULL;
     free(base_file);
-    base_file = mtk_compose_abs_path(ctx->workdir, ref_file);
+    base_file = mtk_path_abs(ctx->workdir, ref_file);
   } else if (mtk_node_get_pair(services, ref) == NULL) {
     return mtk_node_err(ext, err, "cannot extend service \"%s\" in %s: service \"%s\" not found",
                         name, file, ref),
@@ -287,7 +237,7 @@ static int include_env(struct mtk_compose_ctx *ctx, const struct mtk_node *entry
       const struct mtk_node *n = mtk_node_is_seq(ef) ? ef->items[i] : ef;
       if (n->kind != MTK_NODE_SCALAR || strcmp(n->str, "/dev/null") == 0)
         continue;
-      mtk_autofree char *f = mtk_compose_abs_path(ctx->workdir, n->str);
+      mtk_autofree char *f = mtk_path_abs(ctx->workdir, n->str);
       if (!is_file(f))
         return mtk_node_err(n, err, "%s: %s", f, is_dir(f) ? "is not a file" : "no such file");
       mtk_strmap_set(&files, f, NULL);
@@ -376,15 +326,15 @@ static int apply_include(struct mtk_compose_ctx *ctx, struct mtk_node *doc,
         r = mtk_node_err(pn, err, "include[%zu].path must be a string", i);
         break;
       }
-      paths[j] = mtk_compose_abs_path(ctx->workdir, pn->str);
+      paths[j] = mtk_path_abs(ctx->workdir, pn->str);
       if (j > 0)
         continue;
       const char *pd = mtk_node_get_str(entry, "project_directory");
       if (pd == NULL) {
-        project_dir = mtk_compose_dirname(paths[0]);
+        project_dir = mtk_path_dir(paths[0]);
         relwd = mtk_xstrdup(project_dir);
       } else {
-        project_dir = mtk_compose_abs_path(ctx->workdir, pd);
+        project_dir = mtk_path_abs(ctx->workdir, pd);
         relwd = mtk_xstrdup(project_dir);
       }
       for (const struct mtk_compose_included *c = ctx->included; c; c = c->prev)

@@ -1,5 +1,5 @@
 /* The loading pipeline shared by the project loader, `include` and
- * `extends` (load.c), and small path and file helpers. */
+ * `extends` (load.c), and its file reader. */
 #ifndef MTK_COMPOSE_LOAD_H
 #define MTK_COMPOSE_LOAD_H
 
@@ -45,9 +45,5 @@ int mtk_compose_env_file_load(const char *path, const struct mtk_strmap *env,
 
 /* Whole file into memory (NUL-terminated, at most 16 MiB). */
 char *mtk_compose_read_file(const char *path, size_t *len, struct mtk_err **err);
-/* base/p cleaned, or p when absolute (Go's filepath.Join + Clean). */
-char *mtk_compose_abs_path(const char *base, const char *p);
-void mtk_compose_clean_path(char *path);
-char *mtk_compose_dirname(const char *path);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "compose/normalize.h"
 #include "util/cleanup.h"
+#include "util/path.h"
 
 
 static struct mtk_node *services_of(const struct mtk_node *model)
@@ -263,7 +264,7 @@ static void clean_volume_targets(struct mtk_node *svc)
     struct mtk_node *t = mtk_node_is_map(v) ? mtk_node_get(v, "target") : NULL;
     if (!mtk_node_is_str(t))
       continue;
-    char *c = mtk_norm_path_clean(t->str);
+    char *c = mtk_path_clean(t->str);
     free(t->str);
     t->str = c;
   }

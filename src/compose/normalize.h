@@ -76,10 +76,6 @@ void mtk_compose_strv_free(char **v);
  * NULL when unset.  Usable as an mtk_interp_lookup_cb with ud = ctx. */
 const char *mtk_norm_env_lookup(const char *name, void *ctx);
 
-/* Go's path.Clean and filepath.Join (two elements). Owned results. */
-char *mtk_norm_path_clean(const char *p);
-char *mtk_norm_path_join(const char *a, const char *b);
-
 /* Go's fmt.Sprint of a YAML scalar: STR text, INT decimal, FLOAT as %v, BOOL true/false,
  * NULL "" (callers handle null first when it matters).  Owned. */
 char *mtk_norm_scalar_text(const struct mtk_node *n);

@@ -12,6 +12,7 @@
 #include "compose/dotenv.h"
 #include "compose/normalize.h"
 #include "util/cleanup.h"
+#include "util/path.h"
 #include "util/strmap.h"
 
 struct env_lookup {
@@ -42,7 +43,7 @@ static char *file_path(const struct mtk_norm_ctx *ctx, const char *p)
 {
   if (p[0] == '/' || ctx->workdir == NULL)
     return mtk_xstrdup(p);
-  return mtk_norm_path_join(ctx->workdir, p);
+  return mtk_path_join(ctx->workdir, p);
 }
 
 static int read_env_file(const struct mtk_node *entry, const struct mtk_norm_ctx *ctx,

@@ -1,5 +1,5 @@
 /* Go standard-library behaviours that the normalised model depends on, reproduced
- * exactly: path.Clean / filepath.Join, fmt's %v of YAML scalars (how compose-go turns them
+ * exactly: fmt's %v of YAML scalars (how compose-go turns them
  * into strings), strconv.ParseBool, go-shellwords v1.0.12 (string
  * command/entrypoint), and the project environment lookup shared by normalize*.c. */
 #include "config.h"
@@ -21,62 +21,6 @@ const char *mtk_norm_env_lookup(const char *name, void *ud)
   if (ctx->project_name && strcmp(name, "COMPOSE_PROJECT_NAME") == 0)
     return ctx->project_name;
   return ctx->env ? mtk_strmap_get(ctx->env, name, NULL) : NULL;
-}
-
-/* Go's path.Clean: lexical; the result is never longer than the input. */
-char *mtk_norm_path_clean(const char *p)
-{
-  size_t n = strlen(p);
-  if (n == 0)
-    return mtk_xstrdup(".");
-  bool rooted = p[0] == '/';
-  char *out = mtk_xmalloc(n + 2);
-  size_t w = 0, r = 0, dotdot = 0;
-  if (rooted) {
-    out[w++] = '/';
-    r = dotdot = 1;
-  }
-  while (r < n) {
-    if (p[r] == '/') {
-      r++;
-    } else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
-      r++;
-    } else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
-      r += 2;
-      if (w > dotdot) {
-        w--;
-        while (w > dotdot && out[w] != '/')
-          w--;
-      } else if (!rooted) {
-        if (w > 0)
-          out[w++] = '/';
-        out[w++] = '.';
-        out[w++] = '.';
-        dotdot = w;
-      }
-    } else {
-      if ((rooted && w != 1) || (!rooted && w != 0))
-        out[w++] = '/';
-      while (r < n && p[r] != '/')
-        out[w++] = p[r++];
-    }
-  }
-  if (w == 0)
-    out[w++] = '.';
-  out[w] = '\0';
-  return out;
-}
-
-char *mtk_norm_path_join(const char *a, const char *b)
-{
-  if ((a == NULL || *a == '\0') && (b == NULL || *b == '\0'))
-    return mtk_xstrdup("");
-  if (a == NULL || *a == '\0')
-    return mtk_norm_path_clean(b);
-  if (b == NULL || *b == '\0')
-    return mtk_norm_path_clean(a);
-  mtk_autofree char *j = mtk_xasprintf("%s/%s", a, b);
-  return mtk_norm_path_clean(j);
 }
 
 char *mtk_norm_scalar_text(const struct mtk_node *n)

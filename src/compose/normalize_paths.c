@@ -11,6 +11,7 @@
 
 #include "compose/normalize.h"
 #include "util/cleanup.h"
+#include "util/path.h"
 #include "util/strmap.h"
 
 struct resolver {
@@ -22,7 +23,7 @@ struct resolver {
 static char *expand_user(const struct resolver *r, const char *p)
 {
   if (p[0] == '~' && r->home)
-    return mtk_norm_path_join(r->home, p + 1);
+    return mtk_path_join(r->home, p + 1);
   return mtk_xstrdup(p);
 }
 
@@ -31,7 +32,7 @@ static char *abs_path(const struct resolver *r, const char *v)
   mtk_autofree char *p = expand_user(r, v);
   if (p[0] == '/' || p[0] == '\0')
     return mtk_steal_ptr(&p);
-  return mtk_norm_path_join(r->base, p);
+  return mtk_path_join(r->base, p);
 }
 
 static bool is_sep(char c)
@@ -52,7 +53,7 @@ static char *maybe_unix_path(const struct resolver *r, const char *v)
 {
   mtk_autofree char *p = expand_user(r, v);
   if (p[0] != '/' && !is_windows_abs(p))
-    return mtk_norm_path_join(r->base, p);
+    return mtk_path_join(r->base, p);
   return mtk_steal_ptr(&p);
 }
 

@@ -20,6 +20,7 @@
 #include "compose/normalize.h"
 #include "mtk/compose.h"
 #include "util/cleanup.h"
+#include "util/path.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 
@@ -114,7 +115,7 @@ static char *working_dir(const struct prep *p)
     return mtk_xstrdup(p->project_dir);
   for (size_t i = 0; i < p->files.len; i++)
     if (strcmp(p->files.v[i], "-") != 0)
-      return mtk_compose_dirname(p->files.v[i]);
+      return mtk_path_dir(p->files.v[i]);
   return mtk_xstrdup(p->cwd);
 }
 
@@ -130,7 +131,7 @@ static int load_dotenv(struct prep *p, const struct mtk_compose_opts *o, struct 
   int r = 0;
   if (o->n_env_files > 0) {
     for (size_t i = 0; i < o->n_env_files; i++)
-      strv_push(&files, mtk_compose_abs_path(p->cwd, o->env_files[i]));
+      strv_push(&files, mtk_path_abs(p->cwd, o->env_files[i]));
   } else {
     const char *dis = mtk_strmap_get(&p->osenv, "COMPOSE_DISABLE_ENV_FILE", NULL);
     if (dis && is_true(dis)) {
@@ -185,7 +186,7 @@ static void discover(struct prep *p)
     }
     if (strcmp(dir, "/") == 0)
       return;
-    char *parent = mtk_compose_dirname(dir);
+    char *parent = mtk_path_dir(dir);
     free(dir);
     dir = parent;
   }
@@ -209,7 +210,7 @@ static void split_push(struct strv *out, const char *s, const char *sep, const c
       while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
         item[--n] = '\0';
     }
-    strv_push(out, base ? mtk_compose_abs_path(base, item) : mtk_xstrdup(item));
+    strv_push(out, base ? mtk_path_abs(base, item) : mtk_xstrdup(item));
     if (!next)
       break;
     cur = next + seplen;
@@ -233,10 +234,10 @@ static int prepare(struct prep *p, const struct mtk_compose_opts *o, struct mtk_
     return mtk_err_set(err, errno, "cannot determine the current directory: %s", strerror(errno));
   mtk_strmap_set_default(&p->env, "PWD", p->cwd);
   if (o->project_dir)
-    p->project_dir = mtk_compose_abs_path(p->cwd, o->project_dir);
+    p->project_dir = mtk_path_abs(p->cwd, o->project_dir);
   for (size_t i = 0; i < o->n_files; i++)
     strv_push(&p->files, strcmp(o->files[i], "-") == 0 ? mtk_xstrdup("-")
-                                                       : mtk_compose_abs_path(p->cwd, o->files[i]));
+                                                       : mtk_path_abs(p->cwd, o->files[i]));
   if (load_dotenv(p, o, err) < 0)
     return -1;
   if (p->files.len == 0) {

@@ -1,5 +1,5 @@
-/* Unit tests for the post-merge pipeline (src/compose/normalize*.c): Go path and
- * shellwords semantics, relative path resolution, Normalize (default network, resource
+/* Unit tests for the post-merge pipeline (src/compose/normalize*.c): go-shellwords
+ * semantics, relative path resolution, Normalize (default network, resource
  * names, implicit dependencies, build args), profiles, consistency errors, pruning,
  * env_file/label_file folding and the typed JSON rendering. */
 #include "config.h"
@@ -85,26 +85,6 @@ static struct run project(const char *text, const char *const *profiles, size_t 
   mtk_err_free(&err);
   mtk_node_free(m);
   return r;
-}
-
-static int test_path_clean(void)
-{
-  static const char *const cases[][2] = {
-      {"", "."},           {"a/../../b", "../b"}, {"/../x", "/x"},   {"a//b/./c/", "a/b/c"},
-      {"/", "/"},          {"./", "."},           {"a/..", "."},     {"../../a/b/..", "../../a"},
-      {"/a/b/../../..", "/"},
-  };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    mtk_autofree char *c = mtk_norm_path_clean(cases[i][0]);
-    MTK_ASSERT_STREQ(c, cases[i][1]);
-  }
-  mtk_autofree char *j1 = mtk_norm_path_join("/w", "./api/");
-  MTK_ASSERT_STREQ(j1, "/w/api");
-  mtk_autofree char *j2 = mtk_norm_path_join("/w", "../x");
-  MTK_ASSERT_STREQ(j2, "/x");
-  mtk_autofree char *j3 = mtk_norm_path_join("", "");
-  MTK_ASSERT_STREQ(j3, "");
-  return 0;
 }
 
 /* The words joined with '|' ("ERR" on failure). */
@@ -513,7 +493,6 @@ int main(void)
   mtk_strmap_set(&test_env, "FROM_ENV", "from-env");
   mtk_strmap_set(&test_env, "COMPOSE_PROJECT_NAME", "not-this-one");
   static const struct mtk_test tests[] = {
-      {"path_clean", test_path_clean},
       {"shellwords", test_shellwords},
       {"resolve_paths", test_resolve_paths},
       {"networks_and_names", test_networks_and_names},
