@@ -15,6 +15,7 @@
 
 #include "mtk/err.h"
 
+struct mtk_strbuf;
 struct mtk_strmap;
 
 /* A lexer with an escape token; not safe to share between threads during a call. */
@@ -65,6 +66,8 @@ char *mtk_shlex_word_ex(struct mtk_shlex *l, const char *word, const struct mtk_
 bool mtk_shlex_is_letter(uint32_t r);
 bool mtk_shlex_is_digit(uint32_t r);
 bool mtk_shlex_is_space(uint32_t r);
+/* Appends rune r as UTF-8, as Go's WriteRune (U+FFFD for a surrogate or r > U+10FFFF). */
+void mtk_shlex_add_rune(struct mtk_strbuf *sb, uint32_t r);
 
 /* ${VAR#p} ${VAR##p} (suffix false) and ${VAR%p} ${VAR%%p} (suffix true): `value` without its
    shortest (greedy: longest) prefix or suffix matching the shell pattern `pattern` (`*`, `?`,

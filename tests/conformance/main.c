@@ -14,6 +14,8 @@ static const struct {
     {"interpolation", mtk_conf_interpolation, "interpolation FILE"},
     {"dotenv", mtk_conf_dotenv, "dotenv FILE"},
     {"compose", mtk_conf_compose, "compose [--mtk PATH] DIR|CASE..."},
+    {"dockerfile-shell", mtk_conf_dockerfile_shell, "dockerfile-shell FILE"},
+    {"dockerfile-words", mtk_conf_dockerfile_words, "dockerfile-words FILE"},
 };
 
 int main(int argc, char **argv)
