@@ -24,13 +24,14 @@ struct mtk_df_str {
 
 /* A heredoc attached to an instruction (BuildKit's parser.Heredoc). */
 struct mtk_df_heredoc {
-  char *name;         /* the delimiter word, quotes removed ("EOF") */
-  char *content;      /* body lines as read, each with its "\n" (not chomped: see
-                         mtk_df_heredoc_chomp); "" when empty */
-  size_t content_len; /* bytes of content */
-  unsigned fd;        /* file descriptor before "<<" ("3<<EOF" -> 3), 0 by default */
-  bool expand;        /* false when any part of the delimiter was quoted */
-  bool chomp;         /* "<<-": leading tabs are stripped from the body and delimiter */
+  char *name;             /* the delimiter word, quotes removed ("EOF") */
+  size_t name_len;        /* bytes of name */
+  char *content;          /* body lines as read, each with its "\n" (not chomped: see
+                             mtk_df_heredoc_chomp); "" when empty */
+  size_t content_len;     /* bytes of content */
+  unsigned long long fd;  /* file descriptor before "<<" ("3<<EOF" -> 3), 0 by default */
+  bool expand;            /* false when any part of the delimiter was quoted */
+  bool chomp;             /* "<<-": leading tabs are stripped from the body and delimiter */
 };
 
 /* AST node, as BuildKit's parser.Node.  The root has value "" and one child per
@@ -105,6 +106,9 @@ MTK_DEFINE_AUTOPTR(mtk_df_result, mtk_df_result_free)
  * instruction of the root (see conformance/dockerfile/README.md), without the
  * final newline.  Works on any node.  Caller frees. */
 char *mtk_dockerfile_dump(const struct mtk_df_node *root);
+/* The same, with its length in *len: a keyword holding a NUL byte is dumped
+ * as is (arguments and flags are quoted). */
+char *mtk_dockerfile_dump_n(const struct mtk_df_node *root, size_t *len);
 
 /* BuildKit's parser.ParseHeredoc: if word is a heredoc redirection
  * ("<<EOF", "<<-'EOF'", "3<<\"E\"OF"), fills *out (name allocated with
