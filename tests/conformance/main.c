@@ -16,6 +16,7 @@ static const struct {
     {"compose", mtk_conf_compose, "compose [--mtk PATH] DIR|CASE..."},
     {"dockerfile-shell", mtk_conf_dockerfile_shell, "dockerfile-shell FILE"},
     {"dockerfile-words", mtk_conf_dockerfile_words, "dockerfile-words FILE"},
+    {"dockerfile-parser", mtk_conf_dockerfile_parser, "dockerfile-parser DIR..."},
 };
 
 int main(int argc, char **argv)
