@@ -24,11 +24,11 @@
 #define HOST "(" DOMAIN_NAME "|\\[[a-fA-F0-9:]+\\])"
 
 static const char *const patterns[] = {
-    "^" HOST "(:[0-9]+)?$",                                           /* domain and port */
-    "^" PATH_COMPONENT "(/" PATH_COMPONENT ")*$",                      /* remote name */
-    "^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$",                             /* tag */
+    "^" HOST "(:[0-9]+)?$",                                                  /* domain and port */
+    "^" PATH_COMPONENT "(/" PATH_COMPONENT ")*$",                            /* remote name */
+    "^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$",                                   /* tag */
     "^[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[[:xdigit:]]{32,}$", /* digest */
-    "^[a-f0-9]{64}$",                                                  /* identifier */
+    "^[a-f0-9]{64}$",                                                        /* identifier */
 };
 enum { RE_DOMAIN, RE_REMOTE, RE_TAG, RE_DIGEST, RE_ID, RE_COUNT };
 
@@ -179,9 +179,8 @@ int mtk_image_ref_parse(const char *s, struct mtk_image_ref *out, struct mtk_err
   if (s == NULL || *s == '\0')
     return mtk_err_set(err, EINVAL, "invalid reference format");
   if (matches(RE_ID, s))
-    return mtk_err_set(err, EINVAL,
-                       "invalid repository name (%s), cannot specify 64-byte hexadecimal strings",
-                       s);
+    return mtk_err_set(
+        err, EINVAL, "invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s);
   mtk_autofree char *domain = NULL;
   mtk_autofree char *remainder = NULL;
   split_docker_domain(s, &domain, &remainder);

@@ -157,8 +157,7 @@ int mtk_store_tag_repo(struct mtk_store *s, const char *ref, const char *manifes
  * goes too (as `docker rmi name`); its blobs stay until prune.  ENOENT when
  * no such name.  *removed_id (may be NULL) receives the image ID when the
  * image itself was removed, else NULL; owned by caller. */
-int mtk_store_untag(struct mtk_store *s, const char *ref, char **removed_id,
-                    struct mtk_err **err);
+int mtk_store_untag(struct mtk_store *s, const char *ref, char **removed_id, struct mtk_err **err);
 /* Removes every entry of the image with this manifest digest (`rmi <id>`). */
 int mtk_store_remove(struct mtk_store *s, const char *manifest_digest, struct mtk_err **err);
 
@@ -185,8 +184,8 @@ int mtk_store_prune(struct mtk_store *s, const char *const *keep_ids_in_use, siz
 /* ChainID (ispec config.md): ChainID(L1) = DiffID(L1);
  * ChainID(L1..Ln) = sha256(ChainID(L1..Ln-1) + " " + DiffID(Ln)).
  * parent_chain NULL for the first layer.  -1 (EINVAL) on an invalid digest. */
-int mtk_store_chain_id(const char *parent_chain, const char *diff_id,
-                       char out[MTK_DIGEST_SIZE], struct mtk_err **err);
+int mtk_store_chain_id(const char *parent_chain, const char *diff_id, char out[MTK_DIGEST_SIZE],
+                       struct mtk_err **err);
 /* "<root>/image/snapshots/<hex>/fs": the directory overlayfs mounts.  Owned by
  * caller; NULL for an invalid chain ID.  Existence not checked. */
 char *mtk_store_snapshot_path(struct mtk_store *s, const char *chain_id);
@@ -228,14 +227,14 @@ struct mtk_platform {
 };
 
 struct mtk_descriptor {
-  char *media_type;               /* owned */
-  char *digest;                   /* owned: validated "sha256:<hex>" */
-  int64_t size;                   /* >= 0 */
-  struct mtk_platform *platform;  /* owned: or NULL */
-  json_t *annotations;            /* owned reference: object or NULL */
-  char **urls;                    /* owned: foreign layers' urls, or NULL */
+  char *media_type;              /* owned */
+  char *digest;                  /* owned: validated "sha256:<hex>" */
+  int64_t size;                  /* >= 0 */
+  struct mtk_platform *platform; /* owned: or NULL */
+  json_t *annotations;           /* owned reference: object or NULL */
+  char **urls;                   /* owned: foreign layers' urls, or NULL */
   size_t n_urls;
-  char *artifact_type;            /* owned: or NULL */
+  char *artifact_type; /* owned: or NULL */
 };
 
 enum mtk_manifest_kind {
@@ -245,15 +244,15 @@ enum mtk_manifest_kind {
 
 struct mtk_manifest {
   enum mtk_manifest_kind kind;
-  char *media_type;                /* owned: the effective media type */
-  struct mtk_descriptor config;    /* image: the config descriptor */
-  struct mtk_descriptor *layers;   /* owned: image: the layers, base first */
+  char *media_type;              /* owned: the effective media type */
+  struct mtk_descriptor config;  /* image: the config descriptor */
+  struct mtk_descriptor *layers; /* owned: image: the layers, base first */
   size_t n_layers;
   struct mtk_descriptor *manifests; /* owned: index: every entry (unknown types kept) */
   size_t n_manifests;
-  struct mtk_descriptor *subject;  /* owned: or NULL */
-  json_t *annotations;             /* owned reference: or NULL */
-  json_t *json;                    /* owned reference: the whole document */
+  struct mtk_descriptor *subject; /* owned: or NULL */
+  json_t *annotations;            /* owned reference: or NULL */
+  json_t *json;                   /* owned reference: the whole document */
 };
 
 /* Parses a manifest or index.  content_type (may be NULL; parameters after
@@ -293,25 +292,25 @@ int mtk_platform_match(const struct mtk_manifest *index, const char *platform,
 /* ----------------------------------------------------------- image config */
 
 struct mtk_image_config {
-  json_t *json;          /* owned reference: the whole document */
-  char **diff_ids;       /* owned: rootfs.diff_ids, validated */
+  json_t *json;    /* owned reference: the whole document */
+  char **diff_ids; /* owned: rootfs.diff_ids, validated */
   size_t n_diff_ids;
-  char *created;         /* owned: or NULL */
-  int64_t created_unix;  /* 0 when absent or unparseable */
-  char *os;              /* owned: or NULL */
-  char *architecture;    /* owned: or NULL */
-  char *variant;         /* owned: or NULL */
-  char *user;            /* owned: config.User or NULL */
-  char *working_dir;     /* owned: config.WorkingDir or NULL */
-  char *stop_signal;     /* owned: config.StopSignal or NULL */
-  char **env;            /* owned: config.Env ("K=V"), or NULL */
+  char *created;        /* owned: or NULL */
+  int64_t created_unix; /* 0 when absent or unparseable */
+  char *os;             /* owned: or NULL */
+  char *architecture;   /* owned: or NULL */
+  char *variant;        /* owned: or NULL */
+  char *user;           /* owned: config.User or NULL */
+  char *working_dir;    /* owned: config.WorkingDir or NULL */
+  char *stop_signal;    /* owned: config.StopSignal or NULL */
+  char **env;           /* owned: config.Env ("K=V"), or NULL */
   size_t n_env;
-  char **entrypoint;     /* owned: config.Entrypoint, NULL when null/absent */
+  char **entrypoint; /* owned: config.Entrypoint, NULL when null/absent */
   size_t n_entrypoint;
-  char **cmd;            /* owned: config.Cmd, NULL when null/absent */
+  char **cmd; /* owned: config.Cmd, NULL when null/absent */
   size_t n_cmd;
-  json_t *config;        /* borrowed from json: the "config" object, or NULL
-                            (Labels, ExposedPorts, Volumes, Healthcheck, ...) */
+  json_t *config; /* borrowed from json: the "config" object, or NULL
+                     (Labels, ExposedPorts, Volumes, Healthcheck, ...) */
 };
 
 /* Parses an image config (Docker and OCI share the format).  Types are

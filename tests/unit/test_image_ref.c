@@ -37,27 +37,63 @@ static char *parse_error(const char *in)
 static int test_valid_and_invalid_names(void)
 {
   static const char *const valid[] = {
-      "docker/docker", "library/debian", "debian", "localhost/library/debian",
-      "localhost/debian", "LOCALDOMAIN/library/debian", "LOCALDOMAIN/debian",
-      "docker.io/docker/docker", "docker.io/library/debian", "docker.io/debian",
-      "index.docker.io/docker/docker", "index.docker.io/library/debian", "index.docker.io/debian",
-      "127.0.0.1:5000/docker/docker", "127.0.0.1:5000/library/debian", "127.0.0.1:5000/debian",
-      "192.168.0.1", "192.168.0.1:80", "192.168.0.1:8/debian", "192.168.0.2:25000/debian",
+      "docker/docker",
+      "library/debian",
+      "debian",
+      "localhost/library/debian",
+      "localhost/debian",
+      "LOCALDOMAIN/library/debian",
+      "LOCALDOMAIN/debian",
+      "docker.io/docker/docker",
+      "docker.io/library/debian",
+      "docker.io/debian",
+      "index.docker.io/docker/docker",
+      "index.docker.io/library/debian",
+      "index.docker.io/debian",
+      "127.0.0.1:5000/docker/docker",
+      "127.0.0.1:5000/library/debian",
+      "127.0.0.1:5000/debian",
+      "192.168.0.1",
+      "192.168.0.1:80",
+      "192.168.0.1:8/debian",
+      "192.168.0.2:25000/debian",
       "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
-      "[fc00::1]:5000/docker", "[fc00::1]:5000/docker/docker",
+      "[fc00::1]:5000/docker",
+      "[fc00::1]:5000/docker/docker",
       "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
       "docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
-      "Docker/docker", "DOCKER/docker", "docker-rules/docker", "docker---rules/docker",
-      "doc/docker", "d/docker", "jess/t", "dock__er/docker",
+      "Docker/docker",
+      "DOCKER/docker",
+      "docker-rules/docker",
+      "docker---rules/docker",
+      "doc/docker",
+      "d/docker",
+      "jess/t",
+      "dock__er/docker",
   };
   static const char *const invalid[] = {
-      "https://github.com/docker/docker", "docker/Docker", "-docker", "-docker/docker",
-      "-docker.io/docker/docker", "docker///docker", "docker.io/docker/Docker",
-      "docker.io/docker///docker", "[fc00::1]", "[fc00::1]:5000", "fc00::1:5000/debian",
-      "[fe80::1%eth0]:5000/debian", "[2001:db8:3:4::192.0.2.33]:5000/debian",
-      "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", "docker-/docker",
-      "-docker-/docker", "____/____", "_docker/_docker", "dock..er/docker", "dock_.er/docker",
-      "dock-.er/docker", "docker/",
+      "https://github.com/docker/docker",
+      "docker/Docker",
+      "-docker",
+      "-docker/docker",
+      "-docker.io/docker/docker",
+      "docker///docker",
+      "docker.io/docker/Docker",
+      "docker.io/docker///docker",
+      "[fc00::1]",
+      "[fc00::1]:5000",
+      "fc00::1:5000/debian",
+      "[fe80::1%eth0]:5000/debian",
+      "[2001:db8:3:4::192.0.2.33]:5000/debian",
+      "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a",
+      "docker-/docker",
+      "-docker-/docker",
+      "____/____",
+      "_docker/_docker",
+      "dock..er/docker",
+      "dock_.er/docker",
+      "dock-.er/docker",
+      "docker/",
       "this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_"
       "namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_"
       "lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_"
@@ -94,8 +130,7 @@ static int test_repository_info(void)
        "LOCALDOMAIN"},
       {"fooo/bar", "fooo/bar", "docker.io/fooo/bar", "index.docker.io/fooo/bar", "docker.io"},
       {"library/ubuntu", "ubuntu", "docker.io/library/ubuntu", "library/ubuntu", "docker.io"},
-      {"nonlibrary/ubuntu", "nonlibrary/ubuntu", "docker.io/nonlibrary/ubuntu", NULL,
-       "docker.io"},
+      {"nonlibrary/ubuntu", "nonlibrary/ubuntu", "docker.io/nonlibrary/ubuntu", NULL, "docker.io"},
       {"other/library", "other/library", "docker.io/other/library", NULL, "docker.io"},
       {"private/moonbase", "127.0.0.1:8000/private/moonbase", "127.0.0.1:8000/private/moonbase",
        NULL, "127.0.0.1:8000"},
@@ -104,8 +139,8 @@ static int test_repository_info(void)
       {"private/moonbase", "example.com/private/moonbase", "example.com/private/moonbase", NULL,
        "example.com"},
       {"privatebase", "example.com/privatebase", "example.com/privatebase", NULL, "example.com"},
-      {"private/moonbase", "example.com:8000/private/moonbase",
-       "example.com:8000/private/moonbase", NULL, "example.com:8000"},
+      {"private/moonbase", "example.com:8000/private/moonbase", "example.com:8000/private/moonbase",
+       NULL, "example.com:8000"},
       {"privatebasee", "example.com:8000/privatebasee", "example.com:8000/privatebasee", NULL,
        "example.com:8000"},
       {"library/ubuntu-12.04-base", "ubuntu-12.04-base", "docker.io/library/ubuntu-12.04-base",
@@ -181,7 +216,8 @@ static int test_docker_ref(void)
       {"test:5000/repo@sha256:" FF64, "test:5000/repo@sha256:" FF64},
       {"lowercase:Uppercase", "docker.io/library/lowercase:Uppercase"},
       {AS127 "a:tag-puts-this-over-max", "docker.io/" AS127 "a:tag-puts-this-over-max"},
-      {"sub-dom1.foo.com/bar/baz/quux:some-long-tag", "sub-dom1.foo.com/bar/baz/quux:some-long-tag"},
+      {"sub-dom1.foo.com/bar/baz/quux:some-long-tag",
+       "sub-dom1.foo.com/bar/baz/quux:some-long-tag"},
       {"b.gcr.io/test.example.com/my-app:test.example.com",
        "b.gcr.io/test.example.com/my-app:test.example.com"},
       {"xn--7o8h.com/myimage:xn--7o8h.com@sha256:" FF64, "xn--7o8h.com/myimage@sha256:" FF64},
@@ -214,8 +250,8 @@ static int test_docker_ref(void)
       return 1;
     }
     mtk_autofree char *name = mtk_image_ref_name(&r);
-    mtk_autofree char *got = r.digest ? mtk_xasprintf("%s@%s", name, r.digest)
-                                      : mtk_xasprintf("%s:%s", name, r.tag);
+    mtk_autofree char *got =
+        r.digest ? mtk_xasprintf("%s@%s", name, r.digest) : mtk_xasprintf("%s:%s", name, r.tag);
     MTK_ASSERT_STREQ(got, t[i].want);
   }
   return 0;
@@ -321,7 +357,7 @@ static int test_grammar_helpers(void)
   MTK_ASSERT(!mtk_image_ref_tag_valid(".x"));
   MTK_ASSERT(!mtk_image_ref_tag_valid(""));
   MTK_ASSERT(!mtk_image_ref_tag_valid("a/b"));
-  MTK_ASSERT(mtk_image_ref_tag_valid(A50 A50 "abcdefghijklmnopqrstuvwxyz01"));  /* 128 */
+  MTK_ASSERT(mtk_image_ref_tag_valid(A50 A50 "abcdefghijklmnopqrstuvwxyz01"));   /* 128 */
   MTK_ASSERT(!mtk_image_ref_tag_valid(A50 A50 "abcdefghijklmnopqrstuvwxyz012")); /* 129 */
   MTK_ASSERT(mtk_image_ref_path_valid("team/lab"));
   MTK_ASSERT(mtk_image_ref_path_valid(A255));
