@@ -141,7 +141,9 @@ void mtk_store_image_free(struct mtk_store_image *img);
 void mtk_store_images_free(struct mtk_store_image *imgs, size_t n);
 
 /* Points ref (any form mtk_image_ref_parse accepts; normalised; a digest-only
- * ref is allowed) at a manifest whose blob must already be stored.  A name
+ * ref is allowed) at an image manifest whose blob must already be stored.
+ * media_type is its descriptor's (needed when the manifest has no mediaType
+ * field, as umoci writes them); size -1 = not checked.  A name
  * that pointed elsewhere moves; the image it left keeps an untagged entry
  * when nothing else names it (a dangling image, as Docker shows <none>).
  * ref NULL records the manifest as an untagged image (`load` of an unnamed
@@ -154,8 +156,9 @@ int mtk_store_tag_repo(struct mtk_store *s, const char *ref, const char *manifes
                        const char *media_type, int64_t size, const char *repo_digest,
                        struct mtk_err **err);
 /* Removes the name ref.  When it was the image's last name the image entry
- * goes too (as `docker rmi name`); its blobs stay until prune.  ENOENT when
- * no such name.  *removed_id (may be NULL) receives the image ID when the
+ * goes too (as `docker rmi name`); its blobs stay until prune.  To keep an
+ * image a container still uses (`rmi -f`), re-add it untagged with
+ * mtk_store_tag(s, NULL, ...).  ENOENT when no such name.  *removed_id (may be NULL) receives the image ID when the
  * image itself was removed, else NULL; owned by caller. */
 int mtk_store_untag(struct mtk_store *s, const char *ref, char **removed_id, struct mtk_err **err);
 /* Removes every entry of the image with this manifest digest (`rmi <id>`). */
