@@ -158,8 +158,9 @@ int mtk_store_tag_repo(struct mtk_store *s, const char *ref, const char *manifes
 /* Removes the name ref.  When it was the image's last name the image entry
  * goes too (as `docker rmi name`); its blobs stay until prune.  To keep an
  * image a container still uses (`rmi -f`), re-add it untagged with
- * mtk_store_tag(s, NULL, ...).  ENOENT when no such name.  *removed_id (may be NULL) receives the image ID when the
- * image itself was removed, else NULL; owned by caller. */
+ * mtk_store_tag(s, NULL, ...).  ENOENT when no such name.  *removed_id (may
+ * be NULL) receives the image ID when the image itself was removed, else
+ * NULL; owned by caller. */
 int mtk_store_untag(struct mtk_store *s, const char *ref, char **removed_id, struct mtk_err **err);
 /* Removes every entry of the image with this manifest digest (`rmi <id>`). */
 int mtk_store_remove(struct mtk_store *s, const char *manifest_digest, struct mtk_err **err);
