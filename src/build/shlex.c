@@ -20,6 +20,10 @@
 
 #define END (-1) /* text/scanner.EOF: no rune left */
 
+/* ${...} nest by recursion: a 64 KiB line could nest 13000 deep and overflow the C stack
+   (Go's grows).  No real Dockerfile comes close to this limit. */
+#define MAX_DEPTH 256
+
 struct mtk_shlex {
   uint32_t escape;              /* the escape token: '\\' or '`' */
   unsigned flags;               /* enum mtk_shlex_flags */
@@ -27,6 +31,8 @@ struct mtk_shlex {
   size_t len;                   /* bytes of src */
   size_t pos;                   /* offset of the next rune */
   bool raw_escapes;             /* escape tokens are kept (flag, or inside a pattern) */
+  unsigned depth;               /* ${...} being read, one inside the other */
+  size_t limit;                 /* longest expansion allowed, in bytes */
   const struct mtk_strmap *env; /* borrowed: the variables, NULL = none */
   struct mtk_strmap *matched;   /* borrowed, may be NULL: names found set */
   struct mtk_strmap *unmatched; /* borrowed, may be NULL: names found unset */
@@ -163,6 +169,14 @@ static bool get_env(struct mtk_shlex *l, const char *name, const char **value)
 
 static int process_until(struct mtk_shlex *l, int32_t stop, bool raw_escapes,
                          struct mtk_strbuf *res, struct words *w, struct mtk_err **err);
+
+/* Refuses an expansion past the size limit ($X$X$X... with a large X, nested ${X//p/r}). */
+static int check_size(const struct mtk_shlex *l, const struct mtk_strbuf *sb, struct mtk_err **err)
+{
+  if (sb->len <= l->limit)
+    return 0;
+  return fail(err, "expansion longer than %zu bytes", l->limit);
+}
 static int process_dollar(struct mtk_shlex *l, struct mtk_strbuf *out, struct mtk_err **err);
 
 /* ---- names, quotes, heredoc markers ---- */
@@ -234,7 +248,7 @@ static int process_double_quote(struct mtk_shlex *l, struct mtk_strbuf *out, str
       return 0;
     }
     if (p == '$') {
-      if (process_dollar(l, out, err) < 0)
+      if (process_dollar(l, out, err) < 0 || check_size(l, out, err) < 0)
         return -1;
       continue;
     }
@@ -352,30 +366,18 @@ static int process_replace(struct mtk_shlex *l, const char *name, struct mtk_str
     return 0;
   }
   mtk_autofree char *r =
-      mtk_shlex_replace(value, mtk_strbuf_str(&pat), mtk_strbuf_str(&repl), all, err);
+      mtk_shlex_replace(value, mtk_strbuf_str(&pat), mtk_strbuf_str(&repl), all, l->limit, err);
   if (!r)
     return -1;
   mtk_strbuf_adds(out, r);
   return 0;
 }
 
-/* $NAME or ${...}; a `$` that starts no name is itself. */
-static int process_dollar(struct mtk_shlex *l, struct mtk_strbuf *out, struct mtk_err **err)
+/* ${...}, the `${` read. */
+static int process_braced(struct mtk_shlex *l, struct mtk_strbuf *out, struct mtk_err **err)
 {
   const char *value;
   bool skip_unset = l->flags & MTK_SHLEX_SKIP_UNSET_ENV;
-  next(l);
-  if (peek(l) != '{') {
-    mtk_autofree char *name = process_name(l);
-    if (!*name)
-      mtk_strbuf_addc(out, '$');
-    else if (!get_env(l, name, &value) && skip_unset)
-      mtk_strbuf_addf(out, "$%s", name);
-    else
-      mtk_strbuf_adds(out, value);
-    return 0;
-  }
-  next(l);
   int32_t p = peek(l);
   if (p == END)
     return fail(err, "syntax error: missing '}'");
@@ -404,6 +406,30 @@ static int process_dollar(struct mtk_shlex *l, struct mtk_strbuf *out, struct mt
     default:
       return fail(err, "unsupported modifier (%s) in substitution", mtk_strbuf_str(&chs));
   }
+}
+
+/* $NAME or ${...}; a `$` that starts no name is itself. */
+static int process_dollar(struct mtk_shlex *l, struct mtk_strbuf *out, struct mtk_err **err)
+{
+  const char *value;
+  next(l);
+  if (peek(l) != '{') {
+    mtk_autofree char *name = process_name(l);
+    if (!*name)
+      mtk_strbuf_addc(out, '$');
+    else if (!get_env(l, name, &value) && (l->flags & MTK_SHLEX_SKIP_UNSET_ENV))
+      mtk_strbuf_addf(out, "$%s", name);
+    else
+      mtk_strbuf_adds(out, value);
+    return 0;
+  }
+  next(l);
+  if (l->depth >= MAX_DEPTH)
+    return fail(err, "syntax error: ${...} nested more than %d deep", MAX_DEPTH);
+  l->depth++;
+  int rc = process_braced(l, out, err);
+  l->depth--;
+  return rc;
 }
 
 /* ---- the word ---- */
@@ -445,6 +471,8 @@ static int process_loop(struct mtk_shlex *l, int32_t stop, struct mtk_strbuf *re
       if (process_special(l, ch, &tmp, err) < 0)
         return -1;
       mtk_strbuf_add(res, mtk_strbuf_str(&tmp), tmp.len);
+      if (check_size(l, res, err) < 0)
+        return -1;
       /* Expanded text splits into words; quoted text and heredoc markers do not. */
       if (ch == '$')
         words_add_string(w, mtk_strbuf_str(&tmp), tmp.len);
@@ -509,6 +537,7 @@ static int process(struct mtk_shlex *l, const char *word, const struct mtk_strma
   l->matched = matched;
   l->unmatched = unmatched;
   l->raw_escapes = l->flags & MTK_SHLEX_RAW_ESCAPES;
+  l->depth = 0;
   int rc = process_until(l, END, l->raw_escapes, res, w, &e);
   l->src = NULL;
   l->env = NULL;
@@ -529,6 +558,7 @@ struct mtk_shlex *mtk_shlex_new(char escape)
 {
   struct mtk_shlex *l = mtk_xcalloc(1, sizeof(*l));
   l->escape = (unsigned char) escape;
+  l->limit = MTK_SHLEX_DEFAULT_LIMIT;
   return l;
 }
 
@@ -543,6 +573,11 @@ void mtk_shlex_free(struct mtk_shlex *l)
 void mtk_shlex_set_flags(struct mtk_shlex *l, unsigned flags)
 {
   l->flags = flags;
+}
+
+void mtk_shlex_set_limit(struct mtk_shlex *l, size_t bytes)
+{
+  l->limit = bytes;
 }
 
 unsigned mtk_shlex_flags(const struct mtk_shlex *l)

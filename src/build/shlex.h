@@ -5,7 +5,10 @@
  * quotes, the escape token (`\` or the backtick of `# escape=``), word splitting after
  * expansion, and BuildKit's error texts.  Characters are Unicode as Go sees them: letters and
  * digits of variable names and white space that splits words follow Go's `unicode` tables,
- * and a byte of the word that is not valid UTF-8 comes out as U+FFFD. */
+ * and a byte of the word that is not valid UTF-8 comes out as U+FFFD.  Two deliberate
+ * differences, for hostile input only: ${...} nested more than 256 deep is an error (BuildKit
+ * has no limit; a C stack has one), and so is an expansion longer than the lexer's size limit
+ * (nested ${X//p/r} multiply lengths; BuildKit would exhaust memory). */
 #ifndef MTK_BUILD_SHLEX_H
 #define MTK_BUILD_SHLEX_H
 
@@ -35,6 +38,11 @@ void mtk_shlex_free(struct mtk_shlex *l);
 /* Sets the switches (an OR of enum mtk_shlex_flags); replaces the earlier ones. */
 void mtk_shlex_set_flags(struct mtk_shlex *l, unsigned flags);
 unsigned mtk_shlex_flags(const struct mtk_shlex *l);
+
+/* The longest expansion a call may build, in bytes (default MTK_SHLEX_DEFAULT_LIMIT); a
+   longer one fails with "expansion longer than N bytes". */
+#define MTK_SHLEX_DEFAULT_LIMIT ((size_t) 64 << 20)
+void mtk_shlex_set_limit(struct mtk_shlex *l, size_t bytes);
 
 /* Lex.ProcessWord: `word` with its variables expanded and its quotes and escapes removed.
    env: a key with a NULL value counts as unset.  Returns an owned string, or NULL with *err
@@ -78,8 +86,9 @@ char *mtk_shlex_trim(const char *value, const char *pattern, bool suffix, bool g
 
 /* ${VAR/p/r} and ${VAR//p/r} (all): `value` with the first (every) leftmost match of `pattern`
    (`*` greedy) replaced by `repl`; for `all`, `repl` is a Go regexp template ($0, ${0}, $$).
-   Returns an owned string, or NULL with *err for an invalid pattern. */
+   Returns an owned string, or NULL with *err for an invalid pattern or a result longer than
+   `limit` bytes. */
 char *mtk_shlex_replace(const char *value, const char *pattern, const char *repl, bool all,
-                        struct mtk_err **err);
+                        size_t limit, struct mtk_err **err);
 
 #endif

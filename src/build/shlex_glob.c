@@ -564,7 +564,8 @@ static void expand(struct mtk_strbuf *dst, const char *tmpl, const char *match, 
 
 /* Go's Regexp.ReplaceAllString: every leftmost match from where the last one ended, an empty
    match right after a match is not replaced, and the search moves on by at least one rune. */
-static char *replace_all(struct vm *vm, const char *value, const char *repl)
+static char *replace_all(struct vm *vm, const char *value, const char *repl, size_t limit,
+                         struct mtk_err **err)
 {
   mtk_autostrbuf out = MTK_STRBUF_INIT;
   size_t n = strlen(value), last = 0, pos = 0, a, b;
@@ -574,6 +575,10 @@ static char *replace_all(struct vm *vm, const char *value, const char *repl)
     mtk_strbuf_add(&out, value + last, a - last);
     if (b > last || a == 0)
       expand(&out, repl, value + a, b - a);
+    if (out.len > limit) {
+      mtk_err_set(err, MTK_E_BUILD, "expansion longer than %zu bytes", limit);
+      return NULL;
+    }
     last = b;
     if (pos + w > b)
       pos += w;
@@ -587,7 +592,7 @@ static char *replace_all(struct vm *vm, const char *value, const char *repl)
 }
 
 char *mtk_shlex_replace(const char *value, const char *pattern, const char *repl, bool all,
-                        struct mtk_err **err)
+                        size_t limit, struct mtk_err **err)
 {
   mtk_autopattern p = {0};
   mtk_autovm vm = {0};
@@ -596,7 +601,7 @@ char *mtk_shlex_replace(const char *value, const char *pattern, const char *repl
     return NULL;
   vm_init(&vm, &p);
   if (all)
-    return replace_all(&vm, value, repl);
+    return replace_all(&vm, value, repl, limit, err);
   if (!vm_search(&vm, value, strlen(value), 0, false, &a, &b))
     return mtk_xstrdup(value);
   return mtk_xasprintf("%.*s%s%s", (int) a, value, repl, value + b);

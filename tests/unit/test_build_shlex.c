@@ -342,6 +342,54 @@ static int test_linear_time(void)
   return 0;
 }
 
+/* Deep nesting is refused rather than overflowing the stack; ordinary nesting works. */
+static int test_nesting_limit(void)
+{
+  mtk_autostrbuf deep = MTK_STRBUF_INIT;
+  mtk_autostrbuf ok = MTK_STRBUF_INIT;
+  for (int i = 0; i < 20000; i++)
+    mtk_strbuf_adds(&deep, i % 2 ? "${a:-" : "\"${b:+");
+  for (int i = 0; i < 200; i++)
+    mtk_strbuf_adds(&ok, "${a:-");
+  mtk_strbuf_adds(&ok, "x");
+  for (int i = 0; i < 200; i++)
+    mtk_strbuf_addc(&ok, '}');
+  mtk_autofree char *r = expand('\\', 0, mtk_strbuf_str(&deep));
+  MTK_ASSERT_CONTAINS(r, "syntax error: ${...} nested more than 256 deep");
+  CHECK(expand('\\', 0, mtk_strbuf_str(&ok)), "x");
+  return 0;
+}
+
+/* An expansion past the lexer's size limit fails, whichever way it grows. */
+static int test_size_limit(void)
+{
+  mtk_autostrmap env = MTK_STRMAP_INIT;
+  mtk_autoptr(mtk_shlex) l = mtk_shlex_new('\\');
+  struct mtk_err *err = NULL;
+  base_env(&env);
+  mtk_shlex_set_limit(l, 90);
+  const char *big[] = {"${PWD//?/$FILE}", "$FILE$FILE$FILE$FILE", "\"$FILE$FILE$FILE$FILE\"",
+                       "${NOPE:-$FILE$FILE$FILE$FILE}", "${PWD///${PWD///${PWD///x}}}"};
+  for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+    mtk_autofree char *r = mtk_shlex_word(l, big[i], &env, &err);
+    MTK_ASSERT(r == NULL);
+    MTK_ASSERT_CONTAINS(err->msg, "expansion longer than 90 bytes");
+    mtk_err_free(&err);
+  }
+  mtk_autofree char *ok = mtk_shlex_word(l, "$FILE$FILE$FILE", &env, &err);
+  MTK_ASSERT(ok && strlen(ok) == 75);
+  /* The default is generous: 1 MiB of input gives 2 MiB of output. */
+  mtk_autostrmap env2 = MTK_STRMAP_INIT;
+  mtk_autoptr(mtk_shlex) l2 = mtk_shlex_new('\\');
+  mtk_autofree char *mib = mtk_xmalloc((1 << 20) + 1);
+  memset(mib, 'm', 1 << 20);
+  mib[1 << 20] = '\0';
+  mtk_strmap_set(&env2, "M", mib);
+  mtk_autofree char *two = mtk_shlex_word(l2, "$M${M}", &env2, &err);
+  MTK_ASSERT(two && strlen(two) == 2u << 20);
+  return 0;
+}
+
 int main(void)
 {
   static const struct mtk_test tests[] = {
@@ -356,6 +404,8 @@ int main(void)
       {"word splitting", test_words},
       {"unicode", test_unicode},
       {"linear time", test_linear_time},
+      {"nesting limit", test_nesting_limit},
+      {"size limit", test_size_limit},
       {NULL, NULL},
   };
   return mtk_test_main(tests);
