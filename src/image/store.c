@@ -157,10 +157,26 @@ static int init_index(struct mtk_store *s, struct mtk_err **err)
   return r;
 }
 
+/* mkdir -p, as Docker creates its --root. */
+static int mkdir_parents(const char *path, struct mtk_err **err)
+{
+  mtk_autofree char *p = mtk_xstrdup(path);
+  for (char *c = p + 1;; c++) {
+    if (*c != '/' && *c != '\0')
+      continue;
+    char saved = *c;
+    *c = '\0';
+    if (mkdir(p, 0700) < 0 && errno != EEXIST)
+      return mtk_err_set(err, errno, "creating %s: %s", p, strerror(errno));
+    if ((*c = saved) == '\0')
+      return 0;
+  }
+}
+
 static int open_dirs(struct mtk_store *s, struct mtk_err **err)
 {
-  if (mkdir(s->root, 0700) < 0 && errno != EEXIST)
-    return mtk_err_set(err, errno, "creating %s: %s", s->root, strerror(errno));
+  if (mkdir_parents(s->root, err) < 0)
+    return -1;
   s->dirfd = mkdir_open(AT_FDCWD, s->root, s->dir, 0700, err);
   if (s->dirfd < 0)
     return -1;
