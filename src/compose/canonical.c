@@ -17,25 +17,6 @@
 
 /* ---- shared helpers ---- */
 
-char *mtk_compose_scalar_text(const struct mtk_node *n)
-{
-  if (n == NULL || n->kind != MTK_NODE_SCALAR)
-    return NULL;
-  switch (n->type) {
-    case MTK_SCALAR_NULL:
-      return mtk_xstrdup("");
-    case MTK_SCALAR_BOOL:
-      return mtk_xstrdup(n->ival ? "true" : "false");
-    case MTK_SCALAR_INT:
-      return mtk_xasprintf("%lld", (long long)n->ival);
-    case MTK_SCALAR_FLOAT:
-      return mtk_compose_go_float(n->fval);
-    case MTK_SCALAR_STR:
-      break;
-  }
-  return mtk_xstrdup(n->str ? n->str : "");
-}
-
 void mtk_compose_replace(struct mtk_node **slot, struct mtk_node *val)
 {
   if (*slot != val)
@@ -79,7 +60,7 @@ enum kv_kind {
 static int kv_item(struct mtk_node *map, const struct mtk_node *item, enum kv_kind kind,
                    const char *path, struct mtk_err **err)
 {
-  mtk_autofree char *s = mtk_compose_scalar_text(item);
+  mtk_autofree char *s = mtk_node_scalar_text(item, NULL);
   if (s == NULL)
     return mtk_node_err(item, err, "%s: invalid type %s, expected key=value", path,
                         mtk_compose_go_type(item));
@@ -126,7 +107,7 @@ static int key_values(struct mtk_node **slot, enum kv_kind kind, const char *pat
       continue;
     if (mtk_node_is_str(v))
       continue;
-    mtk_autofree char *s = mtk_compose_scalar_text(v);
+    mtk_autofree char *s = mtk_node_scalar_text(v, NULL);
     if (s == NULL)
       return mtk_node_err(v, err, "%s.%s: invalid type %s", path, n->pairs[i].key,
                           mtk_compose_go_type(v));
@@ -230,7 +211,7 @@ static int canon_build_map(struct mtk_node *b, const char *path, struct mtk_err 
   for (size_t i = 0; i < 2; i++) {
     struct mtk_node **s = slot_of(b, strx[i]);
     if (s && (*s)->kind == MTK_NODE_SCALAR && !mtk_node_is_str(*s) && !mtk_node_is_null(*s)) {
-      mtk_autofree char *t = mtk_compose_scalar_text(*s);
+      mtk_autofree char *t = mtk_node_scalar_text(*s, NULL);
       mtk_compose_replace(s, mtk_node_new_str(t, *s));
     }
   }
@@ -429,7 +410,7 @@ static void expose(struct mtk_node *seq)
     struct mtk_node *it = seq->items[i];
     if (it->kind != MTK_NODE_SCALAR || mtk_node_is_str(it) || mtk_node_is_null(it))
       continue;
-    mtk_autofree char *s = mtk_compose_scalar_text(it);
+    mtk_autofree char *s = mtk_node_scalar_text(it, NULL);
     mtk_compose_replace(&seq->items[i], mtk_node_new_str(s, it));
   }
 }
@@ -520,8 +501,8 @@ static int maybe_external(struct mtk_node *res, const char *path, struct mtk_err
     const struct mtk_node *extname = mtk_node_get(*ext, "name");
     const struct mtk_node *name = mtk_node_get(res, "name");
     if (extname && name) {
-      mtk_autofree char *a = mtk_compose_scalar_text(extname);
-      mtk_autofree char *b = mtk_compose_scalar_text(name);
+      mtk_autofree char *a = mtk_node_scalar_text(extname, NULL);
+      mtk_autofree char *b = mtk_node_scalar_text(name, NULL);
       if (a == NULL || b == NULL || strcmp(a, b) != 0 || extname->type != name->type)
         return mtk_node_err(*ext, err, "%s: name and external.name conflict; only use name", path);
     }

@@ -69,9 +69,6 @@ int mtk_compose_validate_healthcheck(const struct mtk_node *service, struct mtk_
 
 /* ---- shared by canonical*.c, defaults.c and validate.c ---- */
 
-/* Go's fmt.Sprint of a scalar: STR text, INT decimal, FLOAT as %v, BOOL
- * true/false, NULL "".  Owned; NULL for a map or a sequence. */
-char *mtk_compose_scalar_text(const struct mtk_node *n);
 /* Replaces *slot (freeing it) by val. */
 void mtk_compose_replace(struct mtk_node **slot, struct mtk_node *val);
 

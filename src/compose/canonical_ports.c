@@ -32,7 +32,7 @@ static void push_specs(struct mtk_node *out, const struct mtk_port_spec *ps, siz
 static int short_port(struct mtk_node *out, const struct mtk_node *it, const char *path, size_t idx,
                       struct mtk_err **err)
 {
-  mtk_autofree char *spec = mtk_compose_scalar_text(it);
+  mtk_autofree char *spec = mtk_node_scalar_text(it, NULL);
   struct mtk_port_spec *ps = NULL;
   size_t n = 0;
   struct mtk_err *perr = NULL;
@@ -60,7 +60,7 @@ static int long_port(struct mtk_node *m, const char *path, size_t idx, struct mt
   }
   const struct mtk_node_pair *p = mtk_node_get_pair(m, "published");
   if (p && p->val->kind == MTK_NODE_SCALAR && p->val->type == MTK_SCALAR_INT) {
-    mtk_autofree char *s = mtk_compose_scalar_text(p->val);
+    mtk_autofree char *s = mtk_node_scalar_text(p->val, NULL);
     mtk_node_set(m, "published", mtk_node_new_str(s, p->val));
   }
   return 0;

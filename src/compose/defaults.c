@@ -40,7 +40,7 @@ static int secrets(struct mtk_node *seq, const char *path, struct mtk_err **err)
     if (mtk_node_get_pair(s, "target"))
       continue;
     const struct mtk_node *src = mtk_node_get(s, "source");
-    mtk_autofree char *name = src ? mtk_compose_scalar_text(src) : mtk_xstrdup("%!s(<nil>)");
+    mtk_autofree char *name = src ? mtk_node_scalar_text(src, NULL) : mtk_xstrdup("%!s(<nil>)");
     mtk_autofree char *target = mtk_xasprintf("/run/secrets/%s", name ? name : "");
     mtk_node_set(s, "target", mtk_node_new_str(target, s));
   }

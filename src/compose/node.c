@@ -1,6 +1,7 @@
 /* The compose document tree (node.h): construction, YAML 1.2 core-schema
- * resolution of plain scalars, map/sequence access, copies, JSON
- * conversion and positioned errors. */
+ * resolution of plain scalars, scalars as compose-go's decoding reads them
+ * (text, booleans), map/sequence access, copies, JSON conversion and
+ * positioned errors. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "compose/node.h"
+#include "compose/values.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
@@ -335,6 +337,48 @@ const char *mtk_compose_go_type(const struct mtk_node *n)
     default:
       return "string";
   }
+}
+
+char *mtk_node_scalar_text(const struct mtk_node *n, const char *otherwise)
+{
+  if (n == NULL || n->kind != MTK_NODE_SCALAR)
+    return otherwise ? mtk_xstrdup(otherwise) : NULL;
+  switch (n->type) {
+    case MTK_SCALAR_NULL:
+      return mtk_xstrdup("");
+    case MTK_SCALAR_BOOL:
+      return mtk_xstrdup(n->ival ? "true" : "false");
+    case MTK_SCALAR_INT:
+      return mtk_xasprintf("%lld", (long long) n->ival);
+    case MTK_SCALAR_FLOAT:
+      return mtk_compose_go_float(n->fval);
+    case MTK_SCALAR_STR:
+      break;
+  }
+  return mtk_xstrdup(n->str ? n->str : "");
+}
+
+bool mtk_node_is_true(const struct mtk_node *n)
+{
+  if (n == NULL || n->kind != MTK_NODE_SCALAR)
+    return false;
+  if (n->type == MTK_SCALAR_BOOL)
+    return n->ival != 0;
+  mtk_autofree char *s = mtk_node_scalar_text(n, "");
+  bool b = false;
+  return mtk_compose_strconv_parse_bool(s, &b) && b;
+}
+
+bool mtk_node_decode_bool(const struct mtk_node *n, bool *out)
+{
+  *out = false;
+  if (n == NULL || n->kind != MTK_NODE_SCALAR)
+    return false;
+  if (n->type == MTK_SCALAR_BOOL || n->type == MTK_SCALAR_INT) {
+    *out = n->ival != 0;
+    return true;
+  }
+  return n->type == MTK_SCALAR_STR && mtk_compose_parse_bool(n->str, out);
 }
 
 static ssize_t find_key(const struct mtk_node *map, const char *key)

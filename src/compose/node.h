@@ -89,6 +89,22 @@ const char *mtk_node_kind_name(const struct mtk_node *n);
  * for messages worded as compose-go's. */
 const char *mtk_compose_go_type(const struct mtk_node *n);
 
+/* fmt.Sprint of a scalar, i.e. how compose-go turns a decoded YAML value into
+ * a string: STR as is, INT in decimal, FLOAT as Go's %v (mtk_compose_go_float),
+ * BOOL true/false, null "".  For a mapping, a sequence or a NULL node: a copy
+ * of `otherwise`, or NULL when otherwise is NULL.  Owned. */
+char *mtk_node_scalar_text(const struct mtk_node *n, const char *otherwise);
+
+/* compose-go's isTrue (Normalize): strconv.ParseBool of the scalar's
+ * fmt.Sprint text ("1", "t", "T", "TRUE", "true", "True"); false otherwise. */
+bool mtk_node_is_true(const struct mtk_node *n);
+
+/* The bool compose-go's decoding makes of a scalar: a BOOL (or INT) as is, a
+ * string through toBoolean (mtk_compose_parse_bool: true/false, y/yes/on,
+ * n/no/off in any case).  Returns false, *out false, when n is null, not a
+ * scalar, a float, or a string that is not a boolean. */
+bool mtk_node_decode_bool(const struct mtk_node *n, bool *out);
+
 /* MAP access. get returns a borrowed node or NULL. set takes ownership of
  * val, replacing (and freeing) an existing value in place or appending.
  * take removes the entry and returns its value (caller owns) or NULL. */

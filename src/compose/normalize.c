@@ -69,13 +69,13 @@ int mtk_norm_env_to_map(struct mtk_node *service, const char *key, struct mtk_er
       if (mtk_node_is_null(v)) {
         mtk_node_set(out, env->pairs[i].key, mtk_node_new_null(v));
       } else {
-        mtk_autofree char *s = mtk_norm_scalar_text(v);
+        mtk_autofree char *s = mtk_node_scalar_text(v, "");
         mtk_node_set(out, env->pairs[i].key, mtk_node_new_str(s, v));
       }
     }
   } else if (mtk_node_is_seq(env)) {
     for (size_t i = 0; i < env->len; i++) {
-      mtk_autofree char *s = mtk_norm_scalar_text(env->items[i]);
+      mtk_autofree char *s = mtk_node_scalar_text(env->items[i], "");
       char *eq = strchr(s, '=');
       if (eq)
         *eq = '\0';
@@ -297,7 +297,7 @@ static void set_names(struct mtk_node *model, const char *project)
       }
       if (!mtk_node_is_null(mtk_node_get(p->val, "name")))
         continue;
-      char *name = mtk_norm_is_true(mtk_node_get(p->val, "external"))
+      char *name = mtk_node_is_true(mtk_node_get(p->val, "external"))
                        ? mtk_xstrdup(p->key)
                        : mtk_xasprintf("%s_%s", project, p->key);
       mtk_node_set(p->val, "name", mtk_node_new_str(name, p->val));

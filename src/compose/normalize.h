@@ -76,13 +76,6 @@ void mtk_compose_strv_free(char **v);
  * NULL when unset.  Usable as an mtk_interp_lookup_cb with ud = ctx. */
 const char *mtk_norm_env_lookup(const char *name, void *ctx);
 
-/* Go's fmt.Sprint of a YAML scalar: STR text, INT decimal, FLOAT as %v, BOOL true/false,
- * NULL "" (callers handle null first when it matters).  Owned. */
-char *mtk_norm_scalar_text(const struct mtk_node *n);
-
-/* strconv.ParseBool on the text of a scalar; false when not a boolean. */
-bool mtk_norm_is_true(const struct mtk_node *n);
-
 /* The environment of a service as a MAP node (key -> STR or NULL), from its list or map
  * form, replacing it in the service.  Errors: a list entry whose key ends with a space. */
 int mtk_norm_env_to_map(struct mtk_node *service, const char *key, struct mtk_err **err);

@@ -171,7 +171,7 @@ static int check_dependencies(const struct check *c, const char *name, const str
     const char *dep = deps->pairs[i].key;
     int st = service_state(c, dep);
     struct mtk_node *req = mtk_node_get(deps->pairs[i].val, "required");
-    bool required = req == NULL || mtk_norm_is_true(req);
+    bool required = req == NULL || mtk_node_is_true(req);
     if (st == 0 || (st == 1 && !required))
       continue;
     return mtk_node_err(deps->pairs[i].val && deps->pairs[i].val->line ? deps->pairs[i].val : deps,
@@ -383,7 +383,7 @@ int mtk_norm_check_consistency(struct mtk_node *model, const struct mtk_node *di
   struct mtk_node *secrets = mtk_node_get(model, "secrets");
   for (size_t i = 0; mtk_node_is_map(secrets) && i < secrets->len; i++) {
     struct mtk_node *s = secrets->pairs[i].val;
-    if (mtk_norm_is_true(mtk_node_get(s, "external")))
+    if (mtk_node_is_true(mtk_node_get(s, "external")))
       continue;
     if (!nonempty(str_of(s, "file")) && !nonempty(str_of(s, "environment")))
       return mtk_node_err(s, err, "secret \"%s\" must declare either `file` or `environment`" INVALID,

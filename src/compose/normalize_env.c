@@ -53,7 +53,7 @@ static int read_env_file(const struct mtk_node *entry, const struct mtk_norm_ctx
   if (!mtk_node_is_str(pn))
     return 0;
   struct mtk_node *req = mtk_node_is_map(entry) ? mtk_node_get(entry, "required") : NULL;
-  bool required = req == NULL || mtk_node_is_null(req) || mtk_norm_is_true(req);
+  bool required = req == NULL || mtk_node_is_null(req) || mtk_node_is_true(req);
   const char *format = mtk_node_is_map(entry) ? mtk_node_get_str(entry, "format") : NULL;
   if (format && *format && strcmp(format, ".env") != 0)
     return mtk_node_err(entry, err, "unsupported env_file format \"%s\"", format);
@@ -132,11 +132,11 @@ static int fold_label_files(struct mtk_node *svc, const struct mtk_norm_ctx *ctx
   }
   struct mtk_node *own = mtk_node_get(svc, "labels");
   for (size_t i = 0; mtk_node_is_map(own) && i < own->len; i++) {
-    mtk_autofree char *v = mtk_norm_scalar_text(own->pairs[i].val);
+    mtk_autofree char *v = mtk_node_scalar_text(own->pairs[i].val, "");
     mtk_strmap_set(&labels, own->pairs[i].key, v);
   }
   for (size_t i = 0; mtk_node_is_seq(own) && i < own->len; i++) {
-    mtk_autofree char *kv = mtk_norm_scalar_text(own->items[i]);
+    mtk_autofree char *kv = mtk_node_scalar_text(own->items[i], "");
     char *eq = strchr(kv, '=');
     if (eq)
       *eq = '\0';

@@ -1,7 +1,5 @@
-/* Go standard-library behaviours that the normalised model depends on, reproduced
- * exactly: fmt's %v of YAML scalars (how compose-go turns them
- * into strings), strconv.ParseBool, go-shellwords v1.0.12 (string
- * command/entrypoint), and the project environment lookup shared by normalize*.c. */
+/* go-shellwords v1.0.12 (string command/entrypoint), as compose-go uses it, and the
+ * project environment lookup shared by normalize*.c. */
 #include "config.h"
 
 #include <stdio.h>
@@ -21,39 +19,6 @@ const char *mtk_norm_env_lookup(const char *name, void *ud)
   if (ctx->project_name && strcmp(name, "COMPOSE_PROJECT_NAME") == 0)
     return ctx->project_name;
   return ctx->env ? mtk_strmap_get(ctx->env, name, NULL) : NULL;
-}
-
-char *mtk_norm_scalar_text(const struct mtk_node *n)
-{
-  if (n == NULL || n->kind != MTK_NODE_SCALAR)
-    return mtk_xstrdup("");
-  switch (n->type) {
-    case MTK_SCALAR_NULL:
-      return mtk_xstrdup("");
-    case MTK_SCALAR_BOOL:
-      return mtk_xstrdup(n->ival ? "true" : "false");
-    case MTK_SCALAR_INT:
-      return mtk_xasprintf("%lld", (long long) n->ival);
-    case MTK_SCALAR_FLOAT:
-      return mtk_compose_go_float(n->fval);
-    case MTK_SCALAR_STR:
-      break;
-  }
-  return mtk_xstrdup(n->str ? n->str : "");
-}
-
-bool mtk_norm_is_true(const struct mtk_node *n)
-{
-  if (n == NULL || n->kind != MTK_NODE_SCALAR)
-    return false;
-  if (n->type == MTK_SCALAR_BOOL)
-    return n->ival != 0;
-  mtk_autofree char *s = mtk_norm_scalar_text(n);
-  static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
-  for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-    if (strcmp(s, yes[i]) == 0)
-      return true;
-  return false;
 }
 
 void mtk_compose_strv_free(char **v)

@@ -113,7 +113,7 @@ int mtk_norm_bytes(const struct mtk_node *n, int64_t *out, struct mtk_err **err)
 /* types.Duration.DecodeMapstructure: str2duration of fmt.Sprint(value). */
 static int duration_of(const struct mtk_node *n, int64_t *ns, struct mtk_err **err)
 {
-  mtk_autofree char *s = mtk_norm_scalar_text(n);
+  mtk_autofree char *s = mtk_node_scalar_text(n, "");
   return mtk_duration_parse(s, ns, err);
 }
 
@@ -121,14 +121,7 @@ static int duration_of(const struct mtk_node *n, int64_t *ns, struct mtk_err **e
  * n/no/off in any case) and anything else in it is an error. */
 static int bool_of(const struct mtk_node *n, const struct rpath *p, bool *out, struct mtk_err **err)
 {
-  *out = false;
-  if (!is_scalar(n))
-    return 0;
-  if (n->type == MTK_SCALAR_BOOL || n->type == MTK_SCALAR_INT) {
-    *out = n->ival != 0;
-    return 0;
-  }
-  if (n->type == MTK_SCALAR_STR && !mtk_compose_parse_bool(n->str, out)) {
+  if (!mtk_node_decode_bool(n, out) && mtk_node_is_str(n)) {
     mtk_err_set(err, MTK_E_INVALID, "invalid boolean: %s", n->str);
     return value_err(n, p, err);
   }
@@ -183,13 +176,13 @@ static json_t *render_mapping(const struct mtk_node *v, bool with_null)
   if (mtk_node_is_map(v)) {
     for (size_t i = 0; i < v->len; i++) {
       const struct mtk_node *e = v->pairs[i].val;
-      mtk_autofree char *s = mtk_norm_scalar_text(e);
+      mtk_autofree char *s = mtk_node_scalar_text(e, "");
       json_object_set_new(o, v->pairs[i].key,
                           with_null && mtk_node_is_null(e) ? json_null() : json_string(s));
     }
   } else if (mtk_node_is_seq(v)) {
     for (size_t i = 0; i < v->len; i++) {
-      mtk_autofree char *s = mtk_norm_scalar_text(v->items[i]);
+      mtk_autofree char *s = mtk_node_scalar_text(v->items[i], "");
       char *eq = strchr(s, '=');
       if (eq)
         *eq = '\0';
@@ -206,11 +199,11 @@ static json_t *render_multi_options(const struct mtk_node *v)
     const struct mtk_node *e = v->pairs[i].val;
     json_t *a = json_array();
     for (size_t k = 0; mtk_node_is_seq(e) && k < e->len; k++) {
-      mtk_autofree char *s = mtk_norm_scalar_text(e->items[k]);
+      mtk_autofree char *s = mtk_node_scalar_text(e->items[k], "");
       json_array_append_new(a, json_string(s));
     }
     if (!mtk_node_is_seq(e)) {
-      mtk_autofree char *s = mtk_norm_scalar_text(e);
+      mtk_autofree char *s = mtk_node_scalar_text(e, "");
       json_array_append_new(a, json_string(s));
     }
     json_object_set_new(o, v->pairs[i].key, a);
@@ -223,14 +216,14 @@ static json_t *render_strlist(const struct mtk_node *v, bool drop_empty)
 {
   json_t *a = json_array();
   if (is_scalar(v) && !(drop_empty && mtk_node_is_str(v) && v->str[0] == '\0')) {
-    mtk_autofree char *s = mtk_norm_scalar_text(v);
+    mtk_autofree char *s = mtk_node_scalar_text(v, "");
     json_array_append_new(a, json_string(s));
   }
   for (size_t i = 0; mtk_node_is_seq(v) && i < v->len; i++) {
     const struct mtk_node *e = v->items[i];
     if (drop_empty && (mtk_node_is_null(e) || (mtk_node_is_str(e) && e->str[0] == '\0')))
       continue;
-    mtk_autofree char *s = mtk_norm_scalar_text(e);
+    mtk_autofree char *s = mtk_node_scalar_text(e, "");
     json_array_append_new(a, json_string(s));
   }
   return a;
@@ -247,7 +240,7 @@ static int render_shellcmd(const struct mtk_node *v, const struct rpath *p, json
     *out = render_strlist(v, false);
     return 0;
   }
-  mtk_autofree char *s = mtk_norm_scalar_text(v);
+  mtk_autofree char *s = mtk_node_scalar_text(v, "");
   size_t n = 0;
   char **words = mtk_compose_shellwords(s, &n, err);
   if (words == NULL)
@@ -306,7 +299,7 @@ static int render_hosts(const struct mtk_node *v, const struct rpath *p, json_t 
   json_t *list = json_array();
   int rc = 0;
   for (size_t i = 0; rc == 0 && mtk_node_is_seq(v) && i < v->len; i++) {
-    mtk_autofree char *s = mtk_norm_scalar_text(v->items[i]);
+    mtk_autofree char *s = mtk_node_scalar_text(v->items[i], "");
     char *sep = strchr(s, '=');
     if (sep == NULL)
       sep = strchr(s, ':');
@@ -320,11 +313,11 @@ static int render_hosts(const struct mtk_node *v, const struct rpath *p, json_t 
   for (size_t i = 0; rc == 0 && mtk_node_is_map(v) && i < v->len; i++) {
     const struct mtk_node *e = v->pairs[i].val;
     for (size_t k = 0; rc == 0 && mtk_node_is_seq(e) && k < e->len; k++) {
-      mtk_autofree char *s = mtk_norm_scalar_text(e->items[k]);
+      mtk_autofree char *s = mtk_node_scalar_text(e->items[k], "");
       rc = host_add(list, v->pairs[i].key, s, e, ps, err);
     }
     if (rc == 0 && !mtk_node_is_seq(e)) {
-      mtk_autofree char *s = mtk_norm_scalar_text(e);
+      mtk_autofree char *s = mtk_node_scalar_text(e, "");
       rc = host_add(list, v->pairs[i].key, s, e ? e : v, ps, err);
     }
   }
@@ -393,13 +386,13 @@ static json_t *render_ssh(const struct mtk_node *v)
   json_t *a = json_array();
   for (size_t i = 0; mtk_node_is_map(v) && i < v->len; i++) {
     const struct mtk_node *e = v->pairs[i].val;
-    mtk_autofree char *path = mtk_node_is_null(e) ? NULL : mtk_norm_scalar_text(e);
+    mtk_autofree char *path = mtk_node_is_null(e) ? NULL : mtk_node_scalar_text(e, "");
     mtk_autofree char *s = path && *path ? mtk_xasprintf("%s=%s", v->pairs[i].key, path)
                                          : mtk_xstrdup(v->pairs[i].key);
     json_array_append_new(a, json_string(s));
   }
   for (size_t i = 0; mtk_node_is_seq(v) && i < v->len; i++) {
-    mtk_autofree char *s = mtk_norm_scalar_text(v->items[i]);
+    mtk_autofree char *s = mtk_node_scalar_text(v->items[i], "");
     json_array_append_new(a, json_string(s));
   }
   return a;
@@ -413,7 +406,7 @@ static int render_filemode(const struct mtk_node *v, const struct rpath *p, json
   if (v->type == MTK_SCALAR_INT) {
     mode = v->ival;
   } else {
-    mtk_autofree char *s = mtk_norm_scalar_text(v);
+    mtk_autofree char *s = mtk_node_scalar_text(v, "");
     char *end;
     mode = strtoll(s, &end, 8);
     if (*s == '\0' || *end != '\0') {
@@ -480,7 +473,7 @@ static int render_struct_map(const struct mtk_norm_field *f, const struct mtk_no
   json_t *o = json_object();
   if (mtk_node_is_seq(v)) {
     for (size_t i = 0; i < v->len; i++) {
-      mtk_autofree char *s = mtk_norm_scalar_text(v->items[i]);
+      mtk_autofree char *s = mtk_node_scalar_text(v->items[i], "");
       json_object_set_new(o, s, json_null());
     }
     *out = sorted_object(o);
@@ -520,7 +513,7 @@ static int render_scalar(const struct mtk_norm_field *f, const struct mtk_node *
     return -1;
   switch (f->kind) {
     case MTK_NORM_STR: {
-      mtk_autofree char *s = mtk_norm_scalar_text(v);
+      mtk_autofree char *s = mtk_node_scalar_text(v, "");
       *out = *s || always ? json_string(s) : NULL;
       return 0;
     }

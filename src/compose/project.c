@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "compose/internal.h"
 #include "compose/load.h"
 #include "compose/normalize.h"
+#include "compose/values.h"
 #include "mtk/compose.h"
 #include "util/cleanup.h"
 #include "util/path.h"
@@ -119,11 +119,6 @@ static char *working_dir(const struct prep *p)
   return mtk_xstrdup(p->cwd);
 }
 
-static bool is_true(const char *v)
-{
-  return v && (strcmp(v, "1") == 0 || strcasecmp(v, "t") == 0 || strcasecmp(v, "true") == 0);
-}
-
 /* cli.WithEnvFiles + cli.WithDotEnv: --env-file files, else <working dir>/.env. */
 static int load_dotenv(struct prep *p, const struct mtk_compose_opts *o, struct mtk_err **err)
 {
@@ -134,7 +129,8 @@ static int load_dotenv(struct prep *p, const struct mtk_compose_opts *o, struct 
       strv_push(&files, mtk_path_abs(p->cwd, o->env_files[i]));
   } else {
     const char *dis = mtk_strmap_get(&p->osenv, "COMPOSE_DISABLE_ENV_FILE", NULL);
-    if (dis && is_true(dis)) {
+    bool disabled = false;
+    if (dis && mtk_compose_strconv_parse_bool(dis, &disabled) && disabled) {
       strv_free(&files);
       return 0;
     }

@@ -12,10 +12,8 @@
 
 static bool truthy(const struct mtk_node *n)
 {
-  bool b = false;
-  if (n && n->kind == MTK_NODE_SCALAR && n->type == MTK_SCALAR_BOOL)
-    return n->ival != 0;
-  return mtk_node_is_str(n) && mtk_compose_parse_bool(n->str, &b) && b;
+  bool b;
+  return mtk_node_decode_bool(n, &b) && b;
 }
 
 /* checkExternal: an external volume has nothing but name and x-* keys. */
@@ -24,7 +22,7 @@ static int check_volume(const struct mtk_node *v, const char *path, struct mtk_e
   if (mtk_node_is_null(v))
     return 0;
   if (!mtk_node_is_map(v)) {
-    mtk_autofree char *s = mtk_compose_scalar_text(v);
+    mtk_autofree char *s = mtk_node_scalar_text(v, NULL);
     return mtk_node_err(v, err, "%s: expected volume, got %s", path, s ? s : "a sequence");
   }
   if (!truthy(mtk_node_get(v, "external")))
@@ -95,7 +93,7 @@ static int check_ports(const struct mtk_node *seq, const char *path, struct mtk_
     const struct mtk_node *ip = mtk_node_get(seq->items[i], "host_ip");
     if (ip == NULL)
       continue;
-    mtk_autofree char *s = mtk_compose_scalar_text(ip);
+    mtk_autofree char *s = mtk_node_scalar_text(ip, NULL);
     if (s == NULL || !mtk_compose_ip_valid(s))
       return mtk_node_err(ip, err, "%s[%zu]: invalid ip address: %s", path, i, s ? s : "");
   }

@@ -42,6 +42,8 @@ bool mtk_compose_parse_float(const char *s, double *out);
 bool mtk_compose_parse_int(const char *s, int64_t *out);
 /* compose-go's toBoolean: true/false in any case, and y/yes/on, n/no/off. */
 bool mtk_compose_parse_bool(const char *s, bool *out);
+/* Go's strconv.ParseBool: 1, t, T, TRUE, true, True / 0, f, F, FALSE, false, False. */
+bool mtk_compose_strconv_parse_bool(const char *s, bool *out);
 /* Go's net.ParseIP(s) != nil (IPv4 dotted quad without leading zeros, or IPv6). */
 bool mtk_compose_ip_valid(const char *s);
 

@@ -191,6 +191,11 @@ static int test_misc_parsers(void)
   MTK_ASSERT(mtk_compose_parse_bool("Yes", &b) && b);
   MTK_ASSERT(mtk_compose_parse_bool("OFF", &b) && !b);
   MTK_ASSERT(!mtk_compose_parse_bool("2", &b));
+  MTK_ASSERT(mtk_compose_strconv_parse_bool("1", &b) && b);
+  MTK_ASSERT(mtk_compose_strconv_parse_bool("T", &b) && b);
+  MTK_ASSERT(mtk_compose_strconv_parse_bool("False", &b) && !b);
+  MTK_ASSERT(!mtk_compose_strconv_parse_bool("yes", &b));
+  MTK_ASSERT(!mtk_compose_strconv_parse_bool("tRUE", &b));
   MTK_ASSERT(mtk_compose_ip_valid("127.0.0.1"));
   MTK_ASSERT(mtk_compose_ip_valid("::1"));
   MTK_ASSERT(mtk_compose_ip_valid("::ffff:10.0.0.1"));

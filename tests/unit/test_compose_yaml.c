@@ -1,4 +1,5 @@
-/* Unit tests for the YAML -> node tree parser and core-schema scalars. */
+/* Unit tests for the YAML -> node tree parser, core-schema scalars and the
+ * scalar readers of node.h (text, booleans). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -55,6 +56,35 @@ static int test_core_schema(void)
                       "\"f\":null,\"g\":null,\"h\":288,\"i\":15,\"j\":31,\"k\":1000,\"l\":\"12\","
                       "\"m\":1.5,\"n\":8.0,\"o\":-3,\"p\":0.5,\"q\":1000.0,\"r\":\"12:30\","
                       "\"s\":false}");
+  return 0;
+}
+
+/* fmt.Sprint text, isTrue (strconv.ParseBool) and toBoolean of parsed scalars. */
+static int test_scalar_readers(void)
+{
+  struct mtk_err *err = NULL;
+  mtk_autoptr(mtk_node) n = parse("s: abc\ni: 0x1F\nf: 1e6\ng: 0.5\nb: true\nz: ~\n"
+                                  "m: {}\nq: [1]\none: \"1\"\nyes: \"yes\"\nT: \"T\"\n", &err);
+  MTK_ASSERT(n != NULL);
+  static const char *const texts[][2] = {{"s", "abc"}, {"i", "31"},      {"f", "1e+06"},
+                                         {"g", "0.5"}, {"b", "true"},    {"z", ""},
+                                         {"m", "(x)"}, {"missing", "(x)"}};
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    mtk_autofree char *t = mtk_node_scalar_text(mtk_node_get(n, texts[i][0]), "(x)");
+    MTK_ASSERT_STREQ(t, texts[i][1]);
+  }
+  MTK_ASSERT(mtk_node_scalar_text(mtk_node_get(n, "q"), NULL) == NULL);
+  MTK_ASSERT(mtk_node_is_true(mtk_node_get(n, "b")));
+  MTK_ASSERT(mtk_node_is_true(mtk_node_get(n, "one")));
+  MTK_ASSERT(mtk_node_is_true(mtk_node_get(n, "T")));
+  MTK_ASSERT(!mtk_node_is_true(mtk_node_get(n, "yes")));
+  MTK_ASSERT(!mtk_node_is_true(mtk_node_get(n, "m")));
+  bool b = false;
+  MTK_ASSERT(mtk_node_decode_bool(mtk_node_get(n, "yes"), &b) && b);
+  MTK_ASSERT(mtk_node_decode_bool(mtk_node_get(n, "b"), &b) && b);
+  MTK_ASSERT(!mtk_node_decode_bool(mtk_node_get(n, "one"), &b) && !b);
+  MTK_ASSERT(!mtk_node_decode_bool(mtk_node_get(n, "z"), &b));
+  MTK_ASSERT(!mtk_node_decode_bool(mtk_node_get(n, "g"), &b));
   return 0;
 }
 
@@ -151,6 +181,7 @@ int main(void)
 {
   static const struct mtk_test tests[] = {
       {"core schema scalars", test_core_schema},
+      {"scalar readers", test_scalar_readers},
       {"anchors, aliases, merge keys", test_anchors_and_merge},
       {"positions and tags", test_positions_and_tags},
       {"errors with positions", test_errors},
