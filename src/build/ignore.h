@@ -28,6 +28,12 @@ int mtk_ignore_read(const char *text, size_t len, char ***patterns, size_t *n,
                     struct mtk_err **err);
 void mtk_ignore_patterns_free(char **patterns, size_t n);
 
+/* ReadAll + New for an ignore file's text: errors name `file` (may be NULL)
+ * and the line of the offending pattern, also those reported later by
+ * mtk_ignore_matches. */
+struct mtk_ignore *mtk_ignore_load(const char *text, size_t len, const char *file,
+                                   struct mtk_err **err);
+
 /* patternmatcher.New: compiles the patterns (in file order).  Fails
  * (MTK_E_INVALID) on a bare `!` or a pattern that Go's filepath.Match
  * rejects.  Patterns whose regexp Go would reject compile here too; the
@@ -53,6 +59,13 @@ const char *mtk_ignore_pattern(const struct mtk_ignore *m, size_t i, bool *excep
 
 void mtk_ignore_free(struct mtk_ignore *m);
 MTK_DEFINE_AUTOPTR(mtk_ignore, mtk_ignore_free)
+
+/* Go's path/filepath.Match (as of Go 1.19, the version the conformance
+ * vectors were checked with): `*`, `?`, `[...]` (negated with `^`), `\`
+ * escapes; `*` and `?` never match '/'.  Fails (MTK_E_INVALID) on a
+ * malformed pattern.  Used for COPY source wildcards. */
+int mtk_ignore_glob_match(const char *pattern, const char *name, bool *matched,
+                          struct mtk_err **err);
 
 /* Go's path/filepath.Clean for `/`-separated paths ("" -> ".").  Owned result. */
 char *mtk_ignore_clean_path(const char *path);

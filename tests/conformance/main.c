@@ -16,6 +16,7 @@ static const struct {
     {"compose", mtk_conf_compose, "compose [--mtk PATH] DIR|CASE..."},
     {"dockerfile-shell", mtk_conf_dockerfile_shell, "dockerfile-shell FILE"},
     {"dockerfile-words", mtk_conf_dockerfile_words, "dockerfile-words FILE"},
+    {"dockerignore", mtk_conf_dockerignore, "dockerignore FILE"},
     {"dockerfile-parser", mtk_conf_dockerfile_parser, "dockerfile-parser DIR..."},
 };
 
