@@ -11,9 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose/canonical.h"
 #include "compose/dotenv.h"
-#include "compose/graph.h"
 #include "compose/internal.h"
 #include "compose/load.h"
 #include "compose/normalize.h"
@@ -414,15 +412,9 @@ static int finish(struct mtk_project *proj, struct prep *p, struct mtk_node *mod
       .keep_env_files = o->keep_env_files,
       .all_resources = o->all_resources,
   };
+  /* The depends_on cycle check is the consistency checks' (mtk_graph_sort). */
   proj->model = mtk_compose_project_json(model, &nctx, err);
-  if (proj->model == NULL)
-    return -1;
-  if (!o->no_consistency) {
-    mtk_autoptr(mtk_graph) g = mtk_graph_from_model(proj->model, err);
-    if (g == NULL)
-      return -1;
-  }
-  return 0;
+  return proj->model ? 0 : -1;
 }
 
 struct mtk_project *mtk_compose_load(const struct mtk_compose_opts *o, struct mtk_err **err)
