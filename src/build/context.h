@@ -5,7 +5,7 @@
  * file is opened beneath the context root without following symlinks.  The
  * context gives the cache key of a set of COPY sources (SHA-256 over
  * contents and metadata) and streams the selected entries as a
- * deterministic tar.  See docs/internals/build-context.md. */
+ * deterministic tar.  The design notes are at the top of context.c. */
 #ifndef MTK_BUILD_CONTEXT_H
 #define MTK_BUILD_CONTEXT_H
 
@@ -21,14 +21,14 @@ struct mtk_context;
 
 /* One selected entry (a file, directory, symlink, fifo or device). */
 struct mtk_context_entry {
-  char *path;   /* owned: context-relative, '/'-separated, no "./" or trailing '/' */
-  mode_t mode;  /* type and permission bits, as lstat(2) */
-  uid_t uid;    /* owner on disk (not part of the cache key nor the tar) */
-  gid_t gid;    /* group on disk (idem) */
-  off_t size;   /* bytes of a regular file, 0 otherwise */
+  char *path;    /* owned: context-relative, '/'-separated, no "./" or trailing '/' */
+  mode_t mode;   /* type and permission bits, as lstat(2) */
+  uid_t uid;     /* owner on disk (not part of the cache key nor the tar) */
+  gid_t gid;     /* group on disk (idem) */
+  off_t size;    /* bytes of a regular file, 0 otherwise */
   int64_t mtime; /* seconds, as lstat(2) (not part of the cache key) */
-  dev_t rdev;   /* device number of a character or block device */
-  char *link;   /* owned: a symlink's target as stored (never resolved), else NULL */
+  dev_t rdev;    /* device number of a character or block device */
+  char *link;    /* owned: a symlink's target as stored (never resolved), else NULL */
 };
 
 /* Walks `dir` (the context root; a symlink given as the root itself is
@@ -38,8 +38,7 @@ struct mtk_context_entry {
  * looked up beside it all the same).  Errors: the root is not a directory or
  * cannot be read (errno), an ignore file is invalid (MTK_E_INVALID, naming
  * the file and line), a directory that is not excluded cannot be read. */
-struct mtk_context *mtk_context_open(const char *dir, const char *dockerfile,
-                                     struct mtk_err **err);
+struct mtk_context *mtk_context_open(const char *dir, const char *dockerfile, struct mtk_err **err);
 
 /* The selected entries, in walk order (each directory's entries sorted by
  * byte value, a directory before its contents).  An excluded directory is

@@ -3,8 +3,8 @@
  * ignorefile.ReadAll, New, MatchesOrParentMatches).  This includes the
  * quirks that come from patternmatcher turning a pattern into a Go regexp
  * (`\d` is a digit class, `[[:alpha:]]` a POSIX class, a bad range is only
- * reported when the pattern is first evaluated, ...): see
- * docs/internals/build-context.md. */
+ * reported when the pattern is first evaluated, ...): see the top of
+ * ignore.c. */
 #ifndef MTK_BUILD_IGNORE_H
 #define MTK_BUILD_IGNORE_H
 
