@@ -251,10 +251,9 @@ struct mtk_node *mtk_node_copy(const struct mtk_node *n)
   return c;
 }
 
-void mtk_node_free(struct mtk_node *n)
+/* Releases what n owns (items, pairs, text, tag); n itself is left as garbage. */
+static void release(struct mtk_node *n)
 {
-  if (n == NULL)
-    return;
   for (size_t i = 0; n->kind == MTK_NODE_SEQ && i < n->len; i++)
     mtk_node_free(n->items[i]);
   for (size_t i = 0; n->kind == MTK_NODE_MAP && i < n->len; i++) {
@@ -265,7 +264,28 @@ void mtk_node_free(struct mtk_node *n)
   free(n->pairs);
   free(n->str);
   free(n->tag);
+}
+
+void mtk_node_free(struct mtk_node *n)
+{
+  if (n == NULL)
+    return;
+  release(n);
   free(n);
+}
+
+void mtk_node_clear(struct mtk_node *n)
+{
+  release(n);
+  n->items = NULL;
+  n->pairs = NULL;
+  n->tag = NULL;
+  n->len = n->cap = 0;
+  n->kind = MTK_NODE_SCALAR;
+  n->type = MTK_SCALAR_NULL;
+  n->ival = 0;
+  n->fval = 0;
+  n->str = mtk_xstrdup("");
 }
 
 bool mtk_node_is_null(const struct mtk_node *n)

@@ -73,6 +73,9 @@ struct mtk_node *mtk_node_new_plain(const char *s, const struct mtk_node *at);
 /* Deep copy (positions and tags kept). */
 struct mtk_node *mtk_node_copy(const struct mtk_node *n);
 void mtk_node_free(struct mtk_node *n);
+/* Releases the contents of n and turns it into a null scalar ("" text, no
+ * tag) in place; its position is kept. */
+void mtk_node_clear(struct mtk_node *n);
 /* `mtk_autoptr(mtk_node) n = ...` frees n at scope exit. */
 MTK_DEFINE_AUTOPTR(mtk_node, mtk_node_free)
 

@@ -88,6 +88,27 @@ static int test_scalar_readers(void)
   return 0;
 }
 
+/* mtk_node_clear: a tree becomes a null scalar in place, position kept. */
+static int test_clear(void)
+{
+  struct mtk_err *err = NULL;
+  mtk_autoptr(mtk_node) n = parse("a:\n  b: !reset [1, {c: d}]\n", &err);
+  MTK_ASSERT(n != NULL);
+  struct mtk_node *a = mtk_node_get(n, "a");
+  int line = a->line, col = a->col;
+  mtk_node_clear(a);
+  MTK_ASSERT(mtk_node_is_null(a));
+  MTK_ASSERT(a->tag == NULL && a->len == 0 && a->items == NULL && a->pairs == NULL);
+  MTK_ASSERT_STREQ(a->str, "");
+  MTK_ASSERT_EQ(a->line, line);
+  MTK_ASSERT_EQ(a->col, col);
+  json_t *j = mtk_node_to_json(n);
+  mtk_autofree char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+  json_decref(j);
+  MTK_ASSERT_STREQ(s, "{\"a\":null}");
+  return 0;
+}
+
 static int test_anchors_and_merge(void)
 {
   mtk_autofree char *s = json_of("x-base: &base\n  image: busybox\n  environment: {A: '1'}\n"
@@ -182,6 +203,7 @@ int main(void)
   static const struct mtk_test tests[] = {
       {"core schema scalars", test_core_schema},
       {"scalar readers", test_scalar_readers},
+      {"clear in place", test_clear},
       {"anchors, aliases, merge keys", test_anchors_and_merge},
       {"positions and tags", test_positions_and_tags},
       {"errors with positions", test_errors},
