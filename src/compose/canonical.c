@@ -122,8 +122,14 @@ static int key_values_at(struct mtk_node *map, const char *key, enum kv_kind kin
   struct mtk_node **slot = slot_of(map, key);
   if (slot == NULL)
     return 0;
-  mtk_autofree char *p = mtk_xasprintf("%s.%s", path, key);
+  mtk_autofree char *p = *path ? mtk_xasprintf("%s.%s", path, key) : mtk_xstrdup(key);
   return key_values(slot, kind, p, err);
+}
+
+int mtk_compose_key_values(struct mtk_node *map, const char *key, bool with_equals,
+                           const char *path, struct mtk_err **err)
+{
+  return key_values_at(map, key, with_equals ? KV_EQUALS : KV_LABELS, path, err);
 }
 
 /* ---- build ---- */

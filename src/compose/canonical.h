@@ -43,6 +43,16 @@
  * (key path first, compose-go's wording after it). */
 int mtk_compose_canonical(struct mtk_node *root, struct mtk_err **err);
 
+/* The key=value types of compose-go on map[key], in place (nothing when the
+ * key is absent or null): a list of "KEY=VALUE" or a mapping becomes a mapping
+ * of strings.  with_equals: MappingWithEquals (environment, build.args): a bare
+ * KEY or a null value is null, and a key ending in a space is an error
+ * ("environment variable X  is declared with a trailing space"); otherwise
+ * Mapping/Labels: a bare KEY or a null value is "".  path names map in
+ * messages ("services.web"; "" at the top). */
+int mtk_compose_key_values(struct mtk_node *map, const char *key, bool with_equals,
+                           const char *path, struct mtk_err **err);
+
 /* loader.OmitEmpty: drops null and "" entries of services.*.dns.  Returns 0. */
 int mtk_compose_omit_empty(struct mtk_node *root);
 

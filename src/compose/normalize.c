@@ -54,45 +54,6 @@ void mtk_norm_resolve_environment(struct mtk_node *model, const struct mtk_norm_
   }
 }
 
-int mtk_norm_env_to_map(struct mtk_node *service, const char *key, struct mtk_err **err)
-{
-  struct mtk_node *env = mtk_node_get(service, key);
-  if (env == NULL || mtk_node_is_null(env)) {
-    if (env)
-      mtk_node_del(service, key);
-    return 0;
-  }
-  struct mtk_node *out = mtk_node_new_map(env);
-  if (mtk_node_is_map(env)) {
-    for (size_t i = 0; i < env->len; i++) {
-      struct mtk_node *v = env->pairs[i].val;
-      if (mtk_node_is_null(v)) {
-        mtk_node_set(out, env->pairs[i].key, mtk_node_new_null(v));
-      } else {
-        mtk_autofree char *s = mtk_node_scalar_text(v, "");
-        mtk_node_set(out, env->pairs[i].key, mtk_node_new_str(s, v));
-      }
-    }
-  } else if (mtk_node_is_seq(env)) {
-    for (size_t i = 0; i < env->len; i++) {
-      mtk_autofree char *s = mtk_node_scalar_text(env->items[i], "");
-      char *eq = strchr(s, '=');
-      if (eq)
-        *eq = '\0';
-      size_t kl = strlen(s);
-      if (kl > 0 && strchr(" \t\n\r\v\f", s[kl - 1])) {
-        mtk_node_free(out);
-        return mtk_node_err(env->items[i], err,
-                            "environment variable %s is declared with a trailing space", s);
-      }
-      mtk_node_set(out, s, eq ? mtk_node_new_str(eq + 1, env->items[i])
-                              : mtk_node_new_null(env->items[i]));
-    }
-  }
-  mtk_node_set(service, key, out);
-  return 0;
-}
-
 /* Normalize's resolve(): "KEY" list entries and null map values take their value from
  * the environment; unresolved ones are kept (keep_empty) or dropped. */
 static struct mtk_node *resolve_mapping(const struct mtk_node *m, const struct mtk_norm_ctx *ctx,

@@ -76,10 +76,6 @@ void mtk_compose_strv_free(char **v);
  * NULL when unset.  Usable as an mtk_interp_lookup_cb with ud = ctx. */
 const char *mtk_norm_env_lookup(const char *name, void *ctx);
 
-/* The environment of a service as a MAP node (key -> STR or NULL), from its list or map
- * form, replacing it in the service.  Errors: a list entry whose key ends with a space. */
-int mtk_norm_env_to_map(struct mtk_node *service, const char *key, struct mtk_err **err);
-
 /* Stage functions of mtk_compose_project_json, in order. */
 void mtk_norm_resolve_environment(struct mtk_node *model, const struct mtk_norm_ctx *ctx);
 int mtk_norm_normalize(struct mtk_node *model, const struct mtk_norm_ctx *ctx,

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "compose/dotenv.h"
+#include "compose/canonical.h"
 #include "compose/normalize.h"
 #include "util/cleanup.h"
 #include "util/path.h"
@@ -151,11 +152,18 @@ static int fold_label_files(struct mtk_node *svc, const struct mtk_norm_ctx *ctx
   return 0;
 }
 
-static int resolve_one(struct mtk_node *svc, const struct mtk_norm_ctx *ctx, struct mtk_err **err)
+static int resolve_one(const char *name, struct mtk_node *svc, const struct mtk_norm_ctx *ctx,
+                       struct mtk_err **err)
 {
-  if (mtk_norm_env_to_map(svc, "environment", err) < 0)
-    return -1;
   struct mtk_node *env = mtk_node_get(svc, "environment");
+  if (env && mtk_node_is_null(env)) {
+    mtk_node_del(svc, "environment");
+  } else {
+    mtk_autofree char *path = mtk_xasprintf("services.%s", name);
+    if (mtk_compose_key_values(svc, "environment", true, path, err) < 0)
+      return -1;
+  }
+  env = mtk_node_get(svc, "environment");
   for (size_t i = 0; mtk_node_is_map(env) && i < env->len; i++) {
     if (!mtk_node_is_null(env->pairs[i].val))
       continue;
@@ -178,7 +186,7 @@ int mtk_norm_resolve_service_env(struct mtk_node *model, const struct mtk_norm_c
   struct mtk_node *services = mtk_node_get(model, "services");
   for (size_t i = 0; mtk_node_is_map(services) && i < services->len; i++) {
     struct mtk_node *svc = services->pairs[i].val;
-    if (mtk_node_is_map(svc) && resolve_one(svc, ctx, err) < 0)
+    if (mtk_node_is_map(svc) && resolve_one(services->pairs[i].key, svc, ctx, err) < 0)
       return -1;
   }
   return 0;

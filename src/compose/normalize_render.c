@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compose/canonical.h"
 #include "compose/normalize.h"
 #include "compose/values.h"
 #include "util/cleanup.h"
@@ -169,27 +170,29 @@ static json_t *sorted_object(json_t *o)
   return s;
 }
 
-/* Mapping / Labels / Options: a mapping (null -> "") or a list of KEY=VALUE. */
-static json_t *render_mapping(const struct mtk_node *v, bool with_null)
+/* Mapping / Labels / Options (null -> "") and MappingWithEquals (with_null: null kept), a
+ * mapping or a list of KEY=VALUE (read by mtk_compose_key_values, whose errors name p). */
+static int render_mapping(const struct mtk_node *v, bool with_null, const struct rpath *p,
+                          json_t **out, struct mtk_err **err)
 {
-  json_t *o = json_object();
-  if (mtk_node_is_map(v)) {
-    for (size_t i = 0; i < v->len; i++) {
-      const struct mtk_node *e = v->pairs[i].val;
-      mtk_autofree char *s = mtk_node_scalar_text(e, "");
-      json_object_set_new(o, v->pairs[i].key,
-                          with_null && mtk_node_is_null(e) ? json_null() : json_string(s));
-    }
-  } else if (mtk_node_is_seq(v)) {
-    for (size_t i = 0; i < v->len; i++) {
-      mtk_autofree char *s = mtk_node_scalar_text(v->items[i], "");
-      char *eq = strchr(s, '=');
-      if (eq)
-        *eq = '\0';
-      json_object_set_new(o, s, eq ? json_string(eq + 1) : with_null ? json_null() : json_string(""));
-    }
+  mtk_autoptr(mtk_node) tmp = NULL;
+  if (mtk_node_is_seq(v)) {
+    mtk_autofree char *up = path_str(p->up);
+    tmp = mtk_node_new_map(v);
+    mtk_node_set(tmp, p->seg, mtk_node_copy(v));
+    if (mtk_compose_key_values(tmp, p->seg, with_null, up, err) < 0)
+      return -1;
+    v = mtk_node_get(tmp, p->seg);
   }
-  return sorted_object(o);
+  json_t *o = json_object();
+  for (size_t i = 0; mtk_node_is_map(v) && i < v->len; i++) {
+    const struct mtk_node *e = v->pairs[i].val;
+    mtk_autofree char *s = mtk_node_scalar_text(e, "");
+    json_object_set_new(o, v->pairs[i].key,
+                        with_null && mtk_node_is_null(e) ? json_null() : json_string(s));
+  }
+  *out = sorted_object(o);
+  return 0;
 }
 
 static json_t *render_multi_options(const struct mtk_node *v)
@@ -606,18 +609,9 @@ static int render_field(const struct mtk_norm_field *f, const struct mtk_node *v
       return 0;
     case MTK_NORM_MAPPING:
     case MTK_NORM_MAPEQ:
-      if (f->kind == MTK_NORM_MAPEQ && mtk_node_is_seq(v)) {
-        /* a "KEY =value" list entry is an error, as in compose-go */
-        struct mtk_node *tmp = mtk_node_new_map(NULL);
-        mtk_node_set(tmp, "e", mtk_node_copy(v));
-        int rc = mtk_norm_env_to_map(tmp, "e", err);
-        mtk_node_free(tmp);
-        if (rc < 0) {
-          mtk_autofree char *ps = path_str(p);
-          return mtk_err_wrap(err, "%s", ps);
-        }
-      }
-      *out = nonempty_or_null(render_mapping(v, f->kind == MTK_NORM_MAPEQ));
+      if (render_mapping(v, f->kind == MTK_NORM_MAPEQ, p, out, err) < 0)
+        return -1;
+      *out = nonempty_or_null(*out);
       return 0;
     case MTK_NORM_MULTIOPT:
       *out = nonempty_or_null(render_multi_options(v));
