@@ -55,7 +55,8 @@ struct mtk_unpack_opts {
  * opts may be NULL (flatten, default caps, ownership restored when running as root).
  * On error returns negative with err->code MTK_E_INVALID (bad or hostile layer) or an errno,
  * the message naming the entry; nothing was written outside root_fd, and the caller deletes
- * the partial snapshot directory. */
+ * the partial snapshot directory.  The directory must be private to the caller while the
+ * unpack runs (a fresh temporary snapshot dir): nothing else may write in it meanwhile. */
 int mtk_layer_unpack(int fd, int root_fd, const struct mtk_unpack_opts *opts, char diff_id[72],
                      struct mtk_err **err);
 
