@@ -24,14 +24,14 @@ struct mtk_df_str {
 
 /* A heredoc attached to an instruction (BuildKit's parser.Heredoc). */
 struct mtk_df_heredoc {
-  char *name;             /* the delimiter word, quotes removed ("EOF") */
-  size_t name_len;        /* bytes of name */
-  char *content;          /* body lines as read, each with its "\n" (not chomped: see
-                             mtk_df_heredoc_chomp); "" when empty */
-  size_t content_len;     /* bytes of content */
-  unsigned long long fd;  /* file descriptor before "<<" ("3<<EOF" -> 3), 0 by default */
-  bool expand;            /* false when any part of the delimiter was quoted */
-  bool chomp;             /* "<<-": leading tabs are stripped from the body and delimiter */
+  char *name;            /* the delimiter word, quotes removed ("EOF") */
+  size_t name_len;       /* bytes of name */
+  char *content;         /* body lines as read, each with its "\n" (not chomped: see
+                            mtk_df_heredoc_chomp); "" when empty */
+  size_t content_len;    /* bytes of content */
+  unsigned long long fd; /* file descriptor before "<<" ("3<<EOF" -> 3), 0 by default */
+  bool expand;           /* false when any part of the delimiter was quoted */
+  bool chomp;            /* "<<-": leading tabs are stripped from the body and delimiter */
 };
 
 /* AST node, as BuildKit's parser.Node.  The root has value "" and one child per
@@ -55,8 +55,9 @@ struct mtk_df_node {
   int end_line;                    /* 1-based last line, heredoc bodies included */
   struct mtk_df_heredoc *heredocs; /* owned (arena), in order of appearance */
   size_t n_heredocs;               /* entries of heredocs */
-  char **prev_comment;             /* comments right above the instruction, '#' and
-                                      surrounding whitespace removed */
+  char **prev_comment;             /* comment lines since the previous instruction (an
+                                      empty "#" clears them), as BuildKit: the line without
+                                      its first byte, trimmed */
   size_t n_prev_comment;           /* entries of prev_comment */
 };
 
@@ -78,15 +79,18 @@ struct mtk_df_directive {
 struct mtk_df_arena;
 
 struct mtk_df_result {
-  struct mtk_df_node *ast;              /* root (owned by the result) */
-  char escape;                          /* escape token: '\\' (default) or '`' */
-  char *syntax;                         /* value of the syntax directive, or NULL */
-  char *check;                          /* value of the check directive, or NULL */
-  struct mtk_df_directive *directives;  /* all directives, in order */
-  size_t n_directives;                  /* entries of directives */
-  struct mtk_df_warning *warnings;      /* e.g. empty continuation lines */
-  size_t n_warnings;                    /* entries of warnings */
-  struct mtk_df_arena *arena;           /* owned: every allocation of the result */
+  struct mtk_df_node *ast; /* root (owned by the result) */
+  char escape;             /* escape token: '\\' (default) or '`' */
+  /* The syntax directive's first word as BuildKit's DetectSyntax finds it ("#" or "//"
+   * comments at the top, also after a "#!" line), and the check directive's first word as
+   * its ParseDirective does; NULL when absent. */
+  char *syntax;
+  char *check;
+  struct mtk_df_directive *directives; /* all directives, in order */
+  size_t n_directives;                 /* entries of directives */
+  struct mtk_df_warning *warnings;     /* e.g. empty continuation lines */
+  size_t n_warnings;                   /* entries of warnings */
+  struct mtk_df_arena *arena;          /* owned: every allocation of the result */
 };
 
 /* Parses a Dockerfile (text need not be NUL-terminated).  path is used in
@@ -113,8 +117,8 @@ char *mtk_dockerfile_dump_n(const struct mtk_df_node *root, size_t *len);
 /* BuildKit's parser.ParseHeredoc: if word is a heredoc redirection
  * ("<<EOF", "<<-'EOF'", "3<<\"E\"OF"), fills *out (name allocated with
  * malloc, content NULL) and returns 1; returns 0 when it is not one;
- * negative with *err on a lexing error.  Used by COPY/ADD to tell heredoc
- * sources from paths.  Free out->name with free(). */
+ * negative with *err (MTK_E_INVALID) on a lexing error ("<<'EOF").  Used by
+ * COPY/ADD to tell heredoc sources from paths.  Free out->name with free(). */
 int mtk_df_parse_heredoc_word(const char *word, struct mtk_df_heredoc *out, struct mtk_err **err);
 
 /* BuildKit's ChompHeredocContent: content with leading tabs of every line

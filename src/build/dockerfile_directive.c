@@ -123,8 +123,8 @@ static bool scan_directive(const char *text, size_t len, const char *prefix, int
       return false;
     int k = -1;
     for (int i = 0; i < 3; i++)
-      if (strlen(mtk_df_directive_names[i]) == name_len
-          && strncasecmp(mtk_df_directive_names[i], line + skip, name_len) == 0)
+      if (strlen(mtk_df_directive_names[i]) == name_len &&
+          strncasecmp(mtk_df_directive_names[i], line + skip, name_len) == 0)
         k = i;
     if (k < 0 || seen[k])
       return false;

@@ -21,7 +21,7 @@ struct frame {
 static void open_frame(struct mtk_strbuf *out, struct frame *f, const struct mtk_df_node *n,
                        bool is_child)
 {
-  *f = (struct frame) {n, n->next, 0, out->len, is_child};
+  *f = (struct frame){n, n->next, 0, out->len, is_child};
   mtk_df_lower(out, n->value, n->value_len);
   if (n->n_flags == 0)
     return;

@@ -20,12 +20,12 @@
 #define LEX_ESCAPE '\\'
 
 struct lex {
-  int32_t *runes;           /* owned: the input, decoded (invalid bytes are U+FFFD) */
-  size_t n, i;              /* rune count, position */
-  bool raw_quotes;          /* keep quote characters */
-  bool raw_escapes;         /* keep escape characters (current processStopOn) */
-  struct mtk_strbuf wbuf;   /* the words buffer, shared by nested calls (as in Go) */
-  char *emsg;               /* owned: error */
+  int32_t *runes;         /* owned: the input, decoded (invalid bytes are U+FFFD) */
+  size_t n, i;            /* rune count, position */
+  bool raw_quotes;        /* keep quote characters */
+  bool raw_escapes;       /* keep escape characters (current processStopOn) */
+  struct mtk_strbuf wbuf; /* the words buffer, shared by nested calls (as in Go) */
+  char *emsg;             /* owned: error */
 };
 
 /* The words of one processStopOn call. */
@@ -71,7 +71,7 @@ static void words_free(struct words *w)
   for (size_t i = 0; i < w->n; i++)
     mtk_strbuf_free(&w->list[i]);
   free(w->list);
-  *w = (struct words) {0};
+  *w = (struct words){0};
 }
 
 static void add_raw_char(struct lex *l, struct words *w, int32_t ch)
@@ -158,8 +158,8 @@ static int double_quote(struct lex *l, struct mtk_strbuf *out)
 
 static bool special_param(int32_t ch)
 {
-  return ch == '@' || ch == '*' || ch == '#' || ch == '?' || ch == '-' || ch == '$' || ch == '!'
-         || ch == '0';
+  return ch == '@' || ch == '*' || ch == '#' || ch == '?' || ch == '-' || ch == '$' || ch == '!' ||
+         ch == '0';
 }
 
 static void name(struct lex *l, struct mtk_strbuf *out)
@@ -218,8 +218,8 @@ static int braces(struct lex *l, struct mtk_strbuf *out)
     mtk_autostrbuf pat = MTK_STRBUF_INIT;
     if (peek(l) == '/')
       next(l);
-    if (nested(l, '/', true, &pat, "syntax error: missing '/' in ${}") < 0
-        || nested(l, '}', true, &word, "syntax error: missing '}'") < 0)
+    if (nested(l, '/', true, &pat, "syntax error: missing '/' in ${}") < 0 ||
+        nested(l, '}', true, &word, "syntax error: missing '}'") < 0)
       return -1;
     mtk_strbuf_addf(out, "${%s/", mtk_strbuf_str(&nm));
     mtk_strbuf_add(out, mtk_strbuf_str(&pat), pat.len);
@@ -230,13 +230,13 @@ static int braces(struct lex *l, struct mtk_strbuf *out)
       ch = next(l);
       mtk_df_utf8_add(&chs, ch);
     } else if (ch != '+' && ch != '-' && ch != '?' && ch != '#' && ch != '%') {
-      return fail(l, mtk_xasprintf("unsupported modifier (%s) in substitution",
-                                   mtk_strbuf_str(&chs)));
+      return fail(l,
+                  mtk_xasprintf("unsupported modifier (%s) in substitution", mtk_strbuf_str(&chs)));
     }
     bool raw = ch == '#' || ch == '%';
     if (null_unset && raw)
-      return fail(l, mtk_xasprintf("unsupported modifier (%s) in substitution",
-                                   mtk_strbuf_str(&chs)));
+      return fail(l,
+                  mtk_xasprintf("unsupported modifier (%s) in substitution", mtk_strbuf_str(&chs)));
     if (nested(l, '}', raw, &word, "syntax error: missing '}'") < 0)
       return -1;
     mtk_strbuf_addf(out, "${%s", mtk_strbuf_str(&nm));
@@ -251,8 +251,10 @@ static int dollar(struct lex *l, struct mtk_strbuf *out)
 {
   next(l);
   if (peek(l) != '{') {
+    mtk_autostrbuf nm = MTK_STRBUF_INIT;
+    name(l, &nm);
     mtk_strbuf_addc(out, '$');
-    name(l, out);
+    mtk_strbuf_add(out, mtk_strbuf_str(&nm), nm.len);
     return 0;
   }
   next(l);
@@ -315,8 +317,8 @@ static int stop_on(struct lex *l, int32_t stop, bool raw_escapes, struct mtk_str
     mtk_df_utf8_add(result, ch);
   }
   if (rc == 0 && stop != LEX_EOF)
-    rc = fail(l, mtk_xasprintf("unexpected end of statement while looking for matching %c",
-                               (char) stop));
+    rc = fail(
+        l, mtk_xasprintf("unexpected end of statement while looking for matching %c", (char) stop));
 done:
   l->raw_escapes = saved;
   if (rc == 0 && l->wbuf.len > 0)
@@ -392,11 +394,13 @@ static int heredoc_word(const char *word, size_t n, struct mtk_df_heredoc *out, 
     rc = -1;
   else if (w.n == 1 && raw.n != 1)
     *emsg = mtk_xasprintf("internal lexing of heredoc produced inconsistent results: %.*s",
-                          (int) rn, rest), rc = -1;
+                          (int) rn, rest),
+    rc = -1;
   else if (w.n == 1) {
-    *out = (struct mtk_df_heredoc) {0};
+    *out = (struct mtk_df_heredoc){0};
     out->name_len = w.list[0].len;
-    out->name = mtk_xstrndup(mtk_strbuf_str(&w.list[0]), w.list[0].len);
+    out->name = mtk_xmalloc(w.list[0].len + 1); /* the name may hold a NUL byte */
+    memcpy(out->name, mtk_strbuf_str(&w.list[0]), w.list[0].len + 1);
     out->fd = fd_overflow ? ~0ULL : fd;
     out->chomp = chomp;
     out->expand = count_quotes(&w.list[0]) == count_quotes(&raw.list[0]);
@@ -421,8 +425,8 @@ bool mtk_df_can_contain_heredoc(const struct mtk_df_node *node)
   static const char *const kws[] = {"add", "copy", "run"};
   mtk_autostrbuf kw = MTK_STRBUF_INIT;
   mtk_df_lower(&kw, node->value, node->value_len);
-  if (strcmp(mtk_strbuf_str(&kw), "onbuild") == 0 && kw.len == 7 && node->next
-      && node->next->n_children > 0) {
+  if (strcmp(mtk_strbuf_str(&kw), "onbuild") == 0 && kw.len == 7 && node->next &&
+      node->next->n_children > 0) {
     node = node->next->children[0];
     mtk_strbuf_reset(&kw);
     mtk_df_lower(&kw, node->value, node->value_len);

@@ -208,8 +208,8 @@ static struct mtk_df_node *chain(struct df_ctx *ctx, const struct strv *sv)
   return top;
 }
 
-static struct mtk_df_node *key_value(struct df_ctx *ctx, const char *k, size_t kn,
-                                     const char *v, size_t vn, const char *sep)
+static struct mtk_df_node *key_value(struct df_ctx *ctx, const char *k, size_t kn, const char *v,
+                                     size_t vn, const char *sep)
 {
   struct mtk_df_node *node = new_node(ctx, k, kn);
   node->next = new_node(ctx, v, vn);
@@ -239,12 +239,13 @@ static int parse_name_val(struct df_ctx *ctx, const char *s, size_t n, const cha
       mtk_autostrbuf q = MTK_STRBUF_INIT;
       mtk_df_quote(&q, w, words.v[i].len);
       ctx->emsg = mtk_xasprintf("Syntax error - can't find = in %s. Must be of the form: "
-                                "name=value", mtk_strbuf_str(&q));
+                                "name=value",
+                                mtk_strbuf_str(&q));
       rc = -1;
       break;
     }
-    *tail = key_value(ctx, w, (size_t) (eq - w), eq + 1, words.v[i].len - (size_t) (eq - w) - 1,
-                      "=");
+    *tail =
+        key_value(ctx, w, (size_t) (eq - w), eq + 1, words.v[i].len - (size_t) (eq - w) - 1, "=");
     tail = &(*tail)->next->next->next;
   }
   free(words.v);
@@ -363,12 +364,17 @@ struct mtk_df_node *mtk_df_node_from_line(struct df_ctx *ctx, const char *line, 
 {
   struct mtk_df_node *top = NULL, **slot = &top;
   /* ONBUILD nests its sub-instruction: a loop, not recursion, so that a long
-   * chain of ONBUILDs cannot exhaust the stack. */
+   * chain of ONBUILDs cannot exhaust the stack.  The text of a sub-instruction
+   * is a suffix of the line without its trailing blanks: the nested nodes share
+   * one copy of it (as Go's substrings do), so the chain costs linear memory. */
+  char *own = mtk_df_arena_strndup(ctx->arena, line, n);
+  char *trimmed = mtk_df_arena_strndup(ctx->arena, line, mtk_df_trim_right_len(line, n));
+  line = own;
   for (;;) {
     struct mtk_df_node *node = mtk_df_arena_alloc(ctx->arena, sizeof(*node));
     const char *args;
     size_t args_len;
-    node->original = mtk_df_arena_strndup(ctx->arena, line, n);
+    node->original = (char *) line;
     node->original_len = n;
     split_command(ctx, line, n, node, &args, &args_len);
     *slot = node;
@@ -382,7 +388,7 @@ struct mtk_df_node *mtk_df_node_from_line(struct df_ctx *ctx, const char *line, 
       sub->n_children = 1;
       node->next = sub;
       slot = &sub->children[0];
-      line = args, n = args_len;
+      line = trimmed + (args - (line == own ? own : trimmed)), n = args_len;
       continue;
     }
     /* A keyword with a NUL byte can match no instruction. */

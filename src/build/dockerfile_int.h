@@ -20,9 +20,11 @@
 
 /* Every allocation of a result: freed in one call. */
 struct mtk_df_arena {
-  void **ptrs; /* owned: malloc'd blocks */
+  void **ptrs; /* owned: malloc'd blocks (zeroed) */
   size_t n;    /* entries used */
   size_t cap;  /* entries allocated */
+  char *cur;   /* borrowed: free space of the current chunk */
+  size_t left; /* bytes left at cur */
 };
 
 void *mtk_df_arena_alloc(struct mtk_df_arena *a, size_t n); /* zeroed */
@@ -39,10 +41,10 @@ int32_t mtk_df_utf8_decode_last(const char *s, size_t n, int *width);
 /* strings.Builder.WriteRune: invalid runes are written as U+FFFD. */
 void mtk_df_utf8_add(struct mtk_strbuf *sb, int32_t r);
 
-bool mtk_df_is_space(int32_t r);  /* unicode.IsSpace */
-bool mtk_df_is_letter(int32_t r); /* unicode.IsLetter */
-bool mtk_df_is_digit(int32_t r);  /* unicode.IsDigit */
-bool mtk_df_is_print(int32_t r);  /* strconv.IsPrint */
+bool mtk_df_is_space(int32_t r);    /* unicode.IsSpace */
+bool mtk_df_is_letter(int32_t r);   /* unicode.IsLetter */
+bool mtk_df_is_digit(int32_t r);    /* unicode.IsDigit */
+bool mtk_df_is_print(int32_t r);    /* strconv.IsPrint */
 int32_t mtk_df_to_lower(int32_t r); /* unicode.ToLower */
 
 /* strings.TrimLeftFunc / TrimRightFunc(unicode.IsSpace): bytes to skip at
@@ -83,9 +85,9 @@ int mtk_df_heredocs_from_line(struct df_ctx *ctx, const char *line, size_t n,
 /* --- parser directives (dockerfile_directive.c) --- */
 
 struct df_directives {
-  bool done;     /* the directive section is over */
-  int line;      /* lines seen */
-  bool seen[3];  /* syntax, escape, check */
+  bool done;    /* the directive section is over */
+  int line;     /* lines seen */
+  bool seen[3]; /* syntax, escape, check */
 };
 
 /* DirectiveParser.ParseLine for one line: 1 and *name/value (spans of line)

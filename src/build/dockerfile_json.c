@@ -25,8 +25,8 @@ struct jscan {
 
 static void skip_ws(struct jscan *j)
 {
-  while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n'
-                         || j->s[j->i] == '\r'))
+  while (j->i < j->n &&
+         (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
     j->i++;
 }
 
