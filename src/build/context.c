@@ -615,19 +615,21 @@ static char type_char(mode_t m)
                        : 'b';
 }
 
-/* Feeds one entry to the key: its name below the source, type, permission
- * bits, size, link target, device and content digest, NUL-separated. */
+/* Feeds one entry to the key: a tagged record of its name below the source,
+ * type, permission bits, size, link target, device and content digest.
+ * Names and targets are length-prefixed, so no two inputs share a stream. */
 static int hash_entry(struct mtk_context *c, struct mtk_sha256 *h, size_t i, const char *name,
                       struct mtk_err **err)
 {
   const struct mtk_context_entry *e = &c->ents.v[i];
-  const char *digest = S_ISREG(e->mode) ? content_digest(c, i, err) : "";
+  const char *digest = S_ISREG(e->mode) ? content_digest(c, i, err) : "-";
+  const char *link = e->link ? e->link : "";
   if (!digest)
     return -1;
   mtk_autostrbuf rec = MTK_STRBUF_INIT;
-  mtk_strbuf_addf(&rec, "%s%c%c%c%04o%c%lld%c%s%c%u:%u%c%s\n", name, 0, type_char(e->mode), 0,
-                  (unsigned) (e->mode & 07777), 0, (long long) e->size, 0, e->link ? e->link : "",
-                  0, major(e->rdev), minor(e->rdev), 0, digest);
+  mtk_strbuf_addf(&rec, "E%zu:%s %c %04o %lld %zu:%s %u:%u %s\n", strlen(name), name,
+                  type_char(e->mode), (unsigned) (e->mode & 07777), (long long) e->size,
+                  strlen(link), link, major(e->rdev), minor(e->rdev), digest);
   mtk_sha256_update(h, rec.buf, rec.len);
   return 0;
 }
@@ -655,8 +657,8 @@ static int hash_source(struct mtk_context *c, struct mtk_sha256 *h, const char *
 {
   mtk_autofree char *rel = context_rel(src);
   size_t found = 0;
-  mtk_sha256_update(h, "source", 7);
-  mtk_sha256_update(h, rel, strlen(rel) + 1);
+  mtk_autofree char *head = mtk_xasprintf("S%zu:%s\n", strlen(rel), rel);
+  mtk_sha256_update(h, head, strlen(head));
   if (!*rel) {
     for (size_t i = 0; i < c->ents.n; i++)
       if (hash_entry(c, h, i, c->ents.v[i].path, err) < 0)

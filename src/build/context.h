@@ -61,11 +61,13 @@ const char *mtk_context_ignore_file(const struct mtk_context *c);
  * wildcards per path element).  A source names an entry and, for a
  * directory, everything selected below it.  The key is the SHA-256 (64
  * lowercase hex) of, per source in order, the cleaned source and, per entry
- * in walk order, its path relative to the source, type, permission bits,
- * size, symlink target, device number and content digest.  Owners, times,
- * inode numbers and xattrs are left out: they do not reach the image (COPY
- * makes files root-owned unless --chown), so every checkout of the same tree
- * gets the same key.  Fails (MTK_E_BUILD) when a source matches nothing. */
+ * in walk order, its path from the matched entry's own name on (the whole
+ * path for "."), type, permission bits, size, symlink target (never
+ * resolved), device number and content SHA-256, in length-prefixed records.
+ * Owners, times, inode numbers and xattrs are left out: they do not reach
+ * the image (COPY makes files root-owned unless --chown), so every checkout
+ * of the same tree gets the same key.  Fails (MTK_E_BUILD) when a source
+ * matches nothing, errno when a file cannot be read. */
 int mtk_context_hash(struct mtk_context *c, const char *const *paths_or_globs, size_t n,
                      char hex[65], struct mtk_err **err);
 
