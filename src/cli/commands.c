@@ -40,6 +40,33 @@ static const char version_options[] =
     "      --short                Print the version number only\n"
     "  -h, --help                 Print this help\n";
 
+/* build.c (the handlers of the "build" and "image build" entries). */
+int mtk_cli_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                  struct mtk_err **err);
+int mtk_cli_image_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
+                        char **argv, struct mtk_err **err);
+
+static const char build_options[] =
+    "      --check                Check the Dockerfiles of the services: print the stages and\n"
+    "                             instructions that would be built, and the build checks'\n"
+    "                             warnings (building itself is not available yet)\n"
+    "      --build-arg KEY[=VAL]  Set a build argument (repeatable; KEY alone: from the\n"
+    "                             environment)\n"
+    "      --format FORMAT        Output of --check: text (default) or json\n"
+    "  -h, --help                 Print this help\n";
+
+static const char image_build_options[] =
+    "      --check                Check the Dockerfile: print the stages and instructions that\n"
+    "                             would be built, and the build checks' warnings (building\n"
+    "                             itself is not available yet)\n"
+    "  -f, --file FILE            The Dockerfile (default: CONTEXT/Dockerfile)\n"
+    "      --build-arg KEY[=VAL]  Set a build argument (repeatable; KEY alone: from the\n"
+    "                             environment)\n"
+    "      --target STAGE         Build this stage (default: the last one)\n"
+    "      --platform PLATFORM    Target platform (default: this machine's)\n"
+    "      --format FORMAT        Output of --check: text (default) or json\n"
+    "  -h, --help                 Print this help\n";
+
 static const struct mtk_cli_cmd container_cmds[] = {
     VERB("container", "create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container"),
     VERB("container", "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
@@ -76,7 +103,12 @@ static const struct mtk_cli_cmd container_cmds[] = {
 };
 
 static const struct mtk_cli_cmd image_cmds[] = {
-    VERB("image", "build", "[OPTIONS] PATH", "Build an image from a Dockerfile"),
+    {.parent = "image",
+     .name = "build",
+     .args = "[OPTIONS] PATH",
+     .summary = "Build an image from a Dockerfile",
+     .options = image_build_options,
+     .run = mtk_cli_image_build},
     VERB("image", "import", "[OPTIONS] FILE [REPOSITORY[:TAG]]",
          "Import the contents from a tarball to create a filesystem image"),
     VERB("image", "inspect", "[OPTIONS] IMAGE [IMAGE...]",
@@ -119,7 +151,11 @@ static int help_cmd(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc
 
 /* Project verbs (as `docker compose VERB`), then nouns, then stand-alone commands. */
 const struct mtk_cli_cmd mtk_cli_commands[] = {
-    VERB(NULL, "build", "[OPTIONS] [SERVICE...]", "Build or rebuild services"),
+    {.name = "build",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "Build or rebuild services",
+     .options = build_options,
+     .run = mtk_cli_build},
     {.name = "config",
      .args = "[OPTIONS] [SERVICE...]",
      .summary = "Parse, resolve and render the compose files in canonical format",
