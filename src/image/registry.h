@@ -29,10 +29,10 @@
 
 /* The Accept list of manifest requests (never empty: without it distribution
  * converts schema2 to schema1 on the fly, IMAGES.md §1.1-4). */
-#define MTK_REGISTRY_ACCEPT                                                                       \
-  "application/vnd.oci.image.index.v1+json, "                                                     \
-  "application/vnd.docker.distribution.manifest.list.v2+json, "                                   \
-  "application/vnd.oci.image.manifest.v1+json, "                                                  \
+#define MTK_REGISTRY_ACCEPT                                                                        \
+  "application/vnd.oci.image.index.v1+json, "                                                      \
+  "application/vnd.docker.distribution.manifest.list.v2+json, "                                    \
+  "application/vnd.oci.image.manifest.v1+json, "                                                   \
   "application/vnd.docker.distribution.manifest.v2+json"
 
 struct mtk_registry_opts {
@@ -109,17 +109,16 @@ int mtk_registry_put_manifest(struct mtk_registry *r, const char *repo, const ch
 typedef int (*mtk_registry_sink_cb)(void *ud, const void *buf, size_t n, struct mtk_err **err);
 /* done of total bytes of digest have reached the sink (called on every write
  * and once at the end with done == total). */
-typedef void (*mtk_registry_progress_cb)(void *ud, const char *digest, int64_t done,
-                                         int64_t total);
+typedef void (*mtk_registry_progress_cb)(void *ud, const char *digest, int64_t done, int64_t total);
 
 struct mtk_registry_blob_req {
-  const char *digest;       /* borrowed: "sha256:<64 hex>", validated before use */
-  int64_t size;             /* the descriptor's size: more bytes are refused at once,
-                               fewer are resumed */
+  const char *digest;        /* borrowed: "sha256:<64 hex>", validated before use */
+  int64_t size;              /* the descriptor's size: more bytes are refused at once,
+                                fewer are resumed */
   mtk_registry_sink_cb sink; /* where the bytes go, in order, each byte exactly once */
-  void *sink_ud;            /* borrowed: passed to sink */
-  bool sink_verifies;       /* the sink hashes and checks the digest itself (the store's
-                               blob writer): skip the second SHA-256 here */
+  void *sink_ud;             /* borrowed: passed to sink */
+  bool sink_verifies;        /* the sink hashes and checks the digest itself (the store's
+                                blob writer): skip the second SHA-256 here */
 };
 
 /* Downloads n blobs of repo, at most max_parallel at a time (0 = 3), each into
