@@ -102,6 +102,33 @@ static const struct mtk_cli_cmd container_cmds[] = {
     {0},
 };
 
+/* Handlers of cli/image.c and cli/login.c (declared here, next to their entries). */
+int mtk_cli_image_pull(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                       struct mtk_err **);
+int mtk_cli_image_push(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                       struct mtk_err **);
+int mtk_cli_image_tag(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                      struct mtk_err **);
+int mtk_cli_image_ls(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                     struct mtk_err **);
+int mtk_cli_image_rm(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                     struct mtk_err **);
+int mtk_cli_image_inspect(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                          struct mtk_err **);
+int mtk_cli_image_prune(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                        struct mtk_err **);
+int mtk_cli_image_import(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                         struct mtk_err **);
+int mtk_cli_image_save(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                       struct mtk_err **);
+int mtk_cli_image_load(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                       struct mtk_err **);
+int mtk_cli_login(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
+int mtk_cli_logout(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
+
+#define IMAGE_VERB(n, a, s, o, r) {.parent = "image", .name = n, .args = a, .summary = s, \
+                                   .options = o, .run = r}
+
 static const struct mtk_cli_cmd image_cmds[] = {
     {.parent = "image",
      .name = "build",
@@ -109,20 +136,61 @@ static const struct mtk_cli_cmd image_cmds[] = {
      .summary = "Build an image from a Dockerfile",
      .options = image_build_options,
      .run = mtk_cli_image_build},
-    VERB("image", "import", "[OPTIONS] FILE [REPOSITORY[:TAG]]",
-         "Import the contents from a tarball to create a filesystem image"),
-    VERB("image", "inspect", "[OPTIONS] IMAGE [IMAGE...]",
-         "Display detailed information on one or more images"),
-    VERB("image", "load", "[OPTIONS]", "Load an image from a tar archive or STDIN"),
-    VERB("image", "ls", "[OPTIONS] [REPOSITORY[:TAG]]", "List images"),
-    VERB("image", "prune", "[OPTIONS]", "Remove unused images"),
-    VERB("image", "pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry"),
-    VERB("image", "push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry"),
-    VERB("image", "rm", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images"),
-    VERB("image", "save", "[OPTIONS] IMAGE [IMAGE...]",
-         "Save one or more images to a tar archive (streamed to STDOUT by default)"),
-    VERB("image", "tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
-         "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    IMAGE_VERB("import", "[OPTIONS] FILE|- [REPOSITORY[:TAG]]",
+               "Import the contents from a tarball to create a filesystem image",
+               "  -m, --message MESSAGE      Set the commit message for the imported image\n"
+               "      --platform PLATFORM    Set the platform of the image (default: the host's)\n"
+               "  -h, --help                 Print this help\n",
+               mtk_cli_image_import),
+    IMAGE_VERB("inspect", "[OPTIONS] IMAGE [IMAGE...]",
+               "Display detailed information on one or more images",
+               "  -f, --format json          Format the output (only json)\n"
+               "  -h, --help                 Print this help\n",
+               mtk_cli_image_inspect),
+    IMAGE_VERB("load", "[OPTIONS]", "Load an image from a tar archive or STDIN",
+               "  -i, --input FILE           Read from tar archive file, instead of STDIN\n"
+               "      --platform PLATFORM    Platform to pick from multi-platform archives\n"
+               "  -q, --quiet                Suppress the load output\n"
+               "  -h, --help                 Print this help\n",
+               mtk_cli_image_load),
+    IMAGE_VERB("ls", "[OPTIONS] [REPOSITORY[:TAG]]", "List images",
+               "  -a, --all                  Show all images (untagged ones too)\n"
+               "      --digests              Show digests\n"
+               "      --format FORMAT        table (default), json (one object per line), or a\n"
+               "                             template of {{.Field}} ({{.Repository}}, {{.Tag}},\n"
+               "                             {{.ID}}, {{.Digest}}, {{.CreatedSince}}, {{.Size}})\n"
+               "      --no-trunc             Don't truncate output\n"
+               "  -q, --quiet                Only show image IDs\n"
+               "  -h, --help                 Print this help\n",
+               mtk_cli_image_ls),
+    IMAGE_VERB("prune", "[OPTIONS]", "Remove unused images",
+               "  -a, --all                  Remove all unused images, not just dangling ones\n"
+               "  -f, --force                Do not prompt for confirmation\n"
+               "  -h, --help                 Print this help\n",
+               mtk_cli_image_prune),
+    IMAGE_VERB("pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
+               "      --platform PLATFORM    Pick this platform from a multi-platform image\n"
+               "                             (default: the host's, or DOCKER_DEFAULT_PLATFORM)\n"
+               "  -q, --quiet                Suppress verbose output\n"
+               "  -h, --help                 Print this help\n",
+               mtk_cli_image_pull),
+    IMAGE_VERB("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry",
+               "  -q, --quiet                Suppress verbose output\n"
+               "  -h, --help                 Print this help\n",
+               mtk_cli_image_push),
+    IMAGE_VERB("rm", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images",
+               "  -f, --force                Force removal of the image\n"
+               "      --no-prune             Accepted for compatibility (layers stay until\n"
+               "                             'mtk image prune')\n"
+               "  -h, --help                 Print this help\n",
+               mtk_cli_image_rm),
+    IMAGE_VERB("save", "[OPTIONS] IMAGE [IMAGE...]",
+               "Save one or more images to a tar archive (streamed to STDOUT by default)",
+               "  -o, --output FILE          Write to a file, instead of STDOUT\n"
+               "  -h, --help                 Print this help\n",
+               mtk_cli_image_save),
+    IMAGE_VERB("tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+               "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", NULL, mtk_cli_image_tag),
     {0},
 };
 
@@ -194,9 +262,13 @@ const struct mtk_cli_cmd mtk_cli_commands[] = {
     {.name = "help", .args = "[COMMAND...]", .summary = "Show the help of mtk or of a command",
      .run = help_cmd, .standalone = true},
     {.name = "login", .args = "[OPTIONS] [SERVER]", .summary = "Log in to a registry",
-     .standalone = true},
+     .options = "  -u, --username USER        Username\n"
+                "  -p, --password PASSWORD    Password (insecure: use --password-stdin)\n"
+                "      --password-stdin       Take the password from stdin\n"
+                "  -h, --help                 Print this help\n",
+     .run = mtk_cli_login, .standalone = true},
     {.name = "logout", .args = "[SERVER]", .summary = "Log out from a registry",
-     .standalone = true},
+     .run = mtk_cli_logout, .standalone = true},
     {.name = "version", .args = "[OPTIONS]", .summary = "Show the mtk version information",
      .options = version_options, .run = mtk_cli_version, .standalone = true},
     {0},
