@@ -151,9 +151,11 @@ static int session_status(struct push *u, int64_t *off, struct mtk_err **err)
   else if (ret == 0 && p.status != 204)
     ret = push_error(u, &p, err);
   else if (ret == 0) {
+    /* distribution answers "0-0" for an empty session and for one holding
+     * one byte: ambiguous, so such a session is started over. */
     int64_t end = range_end(p.range);
     *off = end < 0 ? 0 : end;
-    if (end < 0 || end > u->size)
+    if (end <= 1 || end > u->size)
       ret = STEP_RESTART;
     else
       ret = set_location(u, u->location, &p, err);

@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <libgen.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -392,6 +393,158 @@ RF_UNUSED static char *rf_skopeo_raw(const struct rf_registry *reg, const char *
     return strdup("");
   }
   return out;
+}
+
+/* ------------------------------------------------------- the cut proxy */
+
+/* Which connections the proxy cuts: one whose client sent a chunk holding
+ * both method and needle is armed; once more than cut_after bytes went in
+ * direction dir (1 server -> client, 0 client -> server) since then, exactly
+ * cut_after bytes are passed and both sides closed (at most max_cuts times). */
+struct rf_proxy_rule {
+  const char *method; /* "GET ", "PATCH ", "PUT " */
+  const char *needle; /* "/blobs/sha256:", "digest=" */
+  int dir;            /* 1: count the answer, 0: count the request */
+  int64_t cut_after;  /* bytes let through before the cut */
+  int max_cuts;       /* cuts at most */
+  int skip;           /* matching requests let through before arming */
+};
+
+struct rf_proxy_conn {
+  int c, s;     /* client and server fds */
+  bool armed;   /* a matching request went through */
+  int64_t sent; /* bytes counted since armed; -1 = to be closed */
+};
+
+static void rf_proxy_write_stats(int cuts, int ranges)
+{
+  FILE *f = fopen(rf_path("proxy.stats.tmp"), "w");
+  fprintf(f, "%d %d\n", cuts, ranges);
+  fclose(f);
+  rename(rf_path("proxy.stats.tmp"), rf_path("proxy.stats"));
+}
+
+static void rf_proxy_accept(int lfd, int target, struct rf_proxy_conn *conns, int *n)
+{
+  int c = accept(lfd, NULL, NULL);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t) target),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (c >= 0 && connect(s, (struct sockaddr *) &a, sizeof(a)) == 0)
+    conns[(*n)++] = (struct rf_proxy_conn){c, s, false, 0};
+  else
+    close(c), close(s);
+}
+
+/* Moves one chunk of k in direction dir; counts cuts and Range requests. */
+static void rf_proxy_move(struct rf_proxy_conn *k, int dir, const struct rf_proxy_rule *rule,
+                          int *cuts, int *ranges)
+{
+  static char buf[16384];
+  static int matched;
+  int from = dir == 0 ? k->c : k->s, to = dir == 0 ? k->s : k->c;
+  ssize_t got = read(from, buf, sizeof(buf)), pass = got;
+  if (got > 0 && dir == 0 && memmem(buf, (size_t) got, rule->needle, strlen(rule->needle)) &&
+      memmem(buf, (size_t) got, rule->method, strlen(rule->method)))
+    k->armed = ++matched > rule->skip, k->sent = 0;
+  if (got > 0 && dir == 0 && memmem(buf, (size_t) got, "Range: bytes=", 13))
+    (*ranges)++;
+  bool cut = false;
+  if (got > 0 && dir == rule->dir && k->armed && *cuts < rule->max_cuts &&
+      k->sent + got > rule->cut_after) {
+    pass = (ssize_t) (rule->cut_after - k->sent); /* up to the cut, not a byte more */
+    cut = true;
+  }
+  if (got <= 0 || (pass > 0 && write(to, buf, (size_t) pass) != pass) || cut) {
+    *cuts += cut;
+    k->sent = -1;
+  } else if (dir == rule->dir && k->armed) {
+    k->sent += got;
+  }
+}
+
+/* Relays 127.0.0.1:<listen> to target, cutting as rule says; writes "cuts
+ * ranges" to <dir>/proxy.stats whenever a connection closes. */
+static void rf_proxy_loop(int lfd, int target, const struct rf_proxy_rule *rule)
+{
+  struct rf_proxy_conn conns[64];
+  int n = 0, cuts = 0, ranges = 0;
+  for (;;) {
+    struct pollfd p[129];
+    p[0] = (struct pollfd){lfd, POLLIN, 0};
+    for (int i = 0; i < n; i++) {
+      p[1 + 2 * i] = (struct pollfd){conns[i].c, POLLIN, 0};
+      p[2 + 2 * i] = (struct pollfd){conns[i].s, POLLIN, 0};
+    }
+    if (poll(p, (nfds_t) (1 + 2 * n), -1) < 0)
+      continue;
+    int polled = n, old_ranges = ranges; /* a connection accepted now has no poll result yet */
+    if ((p[0].revents & POLLIN) && n < 64)
+      rf_proxy_accept(lfd, target, conns, &n);
+    for (int i = 0; i < polled; i++)
+      for (int dir = 0; dir < 2 && conns[i].sent >= 0; dir++)
+        if (p[1 + 2 * i + dir].revents & (POLLIN | POLLHUP | POLLERR))
+          rf_proxy_move(&conns[i], dir, rule, &cuts, &ranges);
+    /* Stats first (the client may see the close and finish at once), then
+     * the closed connections go (only now: p[] follows the old order). */
+    bool closing = ranges != old_ranges;
+    for (int i = 0; i < n; i++)
+      closing = closing || conns[i].sent < 0;
+    if (closing)
+      rf_proxy_write_stats(cuts, ranges);
+    for (int i = 0; i < n; i++)
+      if (conns[i].sent < 0) {
+        close(conns[i].c), close(conns[i].s);
+        conns[i--] = conns[--n];
+      }
+  }
+}
+
+/* Starts the proxy in a child (recorded last in rf_pids); returns its port. */
+RF_UNUSED static int rf_start_proxy(int target, const struct rf_proxy_rule *rule)
+{
+  int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(a);
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(lfd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(lfd, 64) < 0 ||
+      getsockname(lfd, (struct sockaddr *) &a, &len) < 0)
+    return -1;
+  unlink(rf_path("proxy.stats"));
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    rf_proxy_loop(lfd, target, rule);
+    _exit(0);
+  }
+  close(lfd);
+  if (pid < 0 || rf_npids == RF_MAX_PIDS)
+    return -1;
+  rf_pids[rf_npids++] = pid;
+  return ntohs(a.sin_port);
+}
+
+/* Stops the proxy started last. */
+RF_UNUSED static void rf_stop_proxy(void)
+{
+  pid_t pid = rf_pids[--rf_npids];
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
+/* Cuts made and Range requests seen (-1 when unknown). */
+RF_UNUSED static void rf_proxy_stats(int *cuts, int *ranges)
+{
+  *cuts = *ranges = -1;
+  FILE *f = fopen(rf_path("proxy.stats"), "r");
+  if (f && fscanf(f, "%d %d", cuts, ranges) != 2)
+    *cuts = *ranges = -1;
+  if (f)
+    fclose(f);
+  if (*cuts < 0)
+    *cuts = *ranges = 0; /* no connection closed yet */
 }
 
 #endif

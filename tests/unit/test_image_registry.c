@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <jansson.h>
-#include <poll.h>
 
 #include "image/registry.h"
 #include "image/registry_internal.h" /* mtk_registry_base64 */
@@ -410,132 +409,12 @@ static int test_redirect(void)
   return 0;
 }
 
-/* ------------------------------------------------------- the cut proxy */
-
-struct proxy_conn {
-  int c, s;     /* client and server fds, -1 when closed */
-  bool armed;   /* a blob GET went through this connection */
-  int64_t sent; /* server -> client bytes since armed */
-};
-
-/* Relays 127.0.0.1:<listen> to the registry; closes a connection carrying a
- * blob GET once more than cut_after bytes came back (at most max_cuts
- * times); counts cuts and Range requests in <dir>/proxy.stats. */
-static void proxy_loop(int lfd, int target, int64_t cut_after, int max_cuts)
-{
-  struct proxy_conn conns[64];
-  int n = 0, cuts = 0, ranges = 0;
-  char buf[16384];
-  for (;;) {
-    struct pollfd p[129];
-    p[0] = (struct pollfd){lfd, POLLIN, 0};
-    for (int i = 0; i < n; i++) {
-      p[1 + 2 * i] = (struct pollfd){conns[i].c, POLLIN, 0};
-      p[2 + 2 * i] = (struct pollfd){conns[i].s, POLLIN, 0};
-    }
-    if (poll(p, (nfds_t) (1 + 2 * n), -1) < 0)
-      continue;
-    int polled = n; /* a connection accepted now has no poll result yet */
-    if ((p[0].revents & POLLIN) && n < 64) {
-      int c = accept(lfd, NULL, NULL);
-      int s = socket(AF_INET, SOCK_STREAM, 0);
-      struct sockaddr_in a = {.sin_family = AF_INET,
-                              .sin_port = htons((uint16_t) target),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-      if (c >= 0 && connect(s, (struct sockaddr *) &a, sizeof(a)) == 0)
-        conns[n++] = (struct proxy_conn){c, s, false, 0};
-      else
-        close(c), close(s);
-    }
-    bool changed = false;
-    for (int i = 0; i < polled; i++) {
-      struct proxy_conn *k = &conns[i];
-      for (int dir = 0; dir < 2 && k->sent >= 0; dir++) {
-        int from = dir == 0 ? k->c : k->s, to = dir == 0 ? k->s : k->c;
-        if (!(p[1 + 2 * i + dir].revents & (POLLIN | POLLHUP | POLLERR)))
-          continue;
-        ssize_t got = read(from, buf, sizeof(buf)), pass = got;
-        bool cut = false;
-        if (dir == 1 && k->armed && cuts < max_cuts && k->sent + got > cut_after) {
-          pass = (ssize_t) (cut_after - k->sent); /* up to the cut, not a byte more */
-          cut = true;
-        }
-        if (got <= 0 || (pass > 0 && write(to, buf, (size_t) pass) != pass) || cut) {
-          cuts += cut;
-          k->sent = -1;
-          break;
-        }
-        if (dir == 0 && memmem(buf, (size_t) got, "/blobs/sha256:", 14) &&
-            memmem(buf, (size_t) got, "GET ", 4))
-          k->armed = true, k->sent = 0;
-        if (dir == 0 && memmem(buf, (size_t) got, "Range: bytes=", 13))
-          ranges++, changed = true;
-        if (dir == 1 && k->armed)
-          k->sent += got;
-      }
-    }
-    /* Stats first (the client may see the close and finish at once), then
-     * the closed connections go (only now: p[] follows the old order). */
-    for (int i = 0; i < n; i++)
-      changed = changed || conns[i].sent < 0;
-    if (changed) {
-      FILE *f = fopen(rf_path("proxy.stats.tmp"), "w");
-      fprintf(f, "%d %d\n", cuts, ranges);
-      fclose(f);
-      rename(rf_path("proxy.stats.tmp"), rf_path("proxy.stats"));
-    }
-    for (int i = 0; i < n; i++)
-      if (conns[i].sent < 0) {
-        close(conns[i].c), close(conns[i].s);
-        conns[i--] = conns[--n];
-      }
-  }
-}
-
-static int start_proxy(int64_t cut_after, int max_cuts)
-{
-  int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof(a);
-  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (bind(lfd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(lfd, 64) < 0 ||
-      getsockname(lfd, (struct sockaddr *) &a, &len) < 0)
-    return -1;
-  unlink(rf_path("proxy.stats"));
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    proxy_loop(lfd, reg_open.port, cut_after, max_cuts);
-    _exit(0);
-  }
-  close(lfd);
-  rf_pids[rf_npids++] = pid;
-  return ntohs(a.sin_port);
-}
-
-static void stop_proxy(void)
-{
-  pid_t pid = rf_pids[--rf_npids];
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-}
-
-static void proxy_stats(int *cuts, int *ranges)
-{
-  *cuts = *ranges = -1;
-  FILE *f = fopen(rf_path("proxy.stats"), "r");
-  if (f && fscanf(f, "%d %d", cuts, ranges) != 2)
-    *cuts = *ranges = -1;
-  if (f)
-    fclose(f);
-}
-
 /* Every blob connection cut after 300 kB: the ~1 MB layer still arrives,
  * resumed with Range requests, verified. */
 static int test_fault_resume(void)
 {
-  int port = start_proxy(300 * 1000, 1000);
+  struct rf_proxy_rule rule = {"GET ", "/blobs/sha256:", 1, 300 * 1000, 1000, 0};
+  int port = rf_start_proxy(reg_open.port, &rule);
   MTK_ASSERT(port > 0);
   char host[32];
   snprintf(host, sizeof(host), "127.0.0.1:%d", port);
@@ -544,7 +423,7 @@ static int test_fault_resume(void)
   struct seen seen[2];
   mtk_autoptr(mtk_manifest) m = NULL;
   int ret = blobs_of(r, sinks, seen, &m);
-  stop_proxy();
+  rf_stop_proxy();
   MTK_ASSERT_EQ(ret, 0);
   MTK_ASSERT_EQ(check_blobs(m, sinks, seen), 0);
   free(sinks[0].buf);
@@ -552,7 +431,7 @@ static int test_fault_resume(void)
   struct mtk_registry_stats st;
   mtk_registry_get_stats(r, &st);
   int cuts, ranges;
-  proxy_stats(&cuts, &ranges);
+  rf_proxy_stats(&cuts, &ranges);
   printf("# layer %" PRId64 " bytes: %d cuts, %d Range requests, %" PRId64 " resumes\n",
          m->layers[0].size, cuts, ranges, st.resumes);
   MTK_ASSERT(m->layers[0].size > 600 * 1000);
@@ -566,7 +445,8 @@ static int test_fault_resume(void)
  * stops after max_attempts with a clear error. */
 static int test_fault_give_up(void)
 {
-  int port = start_proxy(0, 1000);
+  struct rf_proxy_rule rule = {"GET ", "/blobs/sha256:", 1, 0, 1000, 0};
+  int port = rf_start_proxy(reg_open.port, &rule);
   MTK_ASSERT(port > 0);
   char host[32];
   snprintf(host, sizeof(host), "127.0.0.1:%d", port);
@@ -575,11 +455,11 @@ static int test_fault_give_up(void)
   struct seen seen[2];
   mtk_autoptr(mtk_manifest) m = NULL;
   int ret = blobs_of(r, sinks, seen, &m);
-  stop_proxy();
+  rf_stop_proxy();
   MTK_ASSERT(ret < 0);
   MTK_ASSERT(m != NULL);
   int cuts, ranges;
-  proxy_stats(&cuts, &ranges);
+  rf_proxy_stats(&cuts, &ranges);
   printf("# %d cuts\n", cuts);
   MTK_ASSERT(cuts >= 4); /* max_attempts (4) for the first blob to fail */
   free(sinks[0].buf);

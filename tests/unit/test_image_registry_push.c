@@ -191,6 +191,66 @@ static int test_push_chunked(void)
   return 0;
 }
 
+/* Uploads through a proxy that cuts them: a PATCH cut in its body resumes
+ * from the session's status (or a new session), a monolithic PUT cut midway
+ * starts over; the registry verifies the digest of what it finally got. */
+static int push_through_cut(const struct rf_proxy_rule *rule, const char *repo, bool chunked,
+                            int want_cuts)
+{
+  int port = rf_start_proxy(reg_open.port, rule);
+  MTK_ASSERT(port > 0);
+  char host[32];
+  snprintf(host, sizeof(host), "127.0.0.1:%d", port);
+  mtk_autoptr(mtk_registry) r = client_opts(host, NULL, 64 * 1024);
+  struct mtk_err *err = NULL;
+  int res[2];
+  int ret = push_image(r, repo, "v1", chunked, NULL, res, &err);
+  rf_stop_proxy();
+  show(err);
+  MTK_ASSERT_EQ(ret, 0);
+  MTK_ASSERT_EQ(res[1], MTK_REGISTRY_PUSHED);
+  int cuts, ranges;
+  rf_proxy_stats(&cuts, &ranges);
+  struct mtk_registry_stats st;
+  mtk_registry_get_stats(r, &st);
+  printf("# %s: %d cuts, %" PRId64 " retries\n", repo, cuts, st.retries);
+  MTK_ASSERT_EQ(cuts, want_cuts);
+  MTK_ASSERT(st.retries >= 1);
+  return check_skopeo(&reg_open, repo, "v1", NULL);
+}
+
+/* Lines of the open registry's access log holding both a and b. */
+static int log_count(const char *a, const char *b)
+{
+  mtk_autofree char *log = slurp(rf_path("registry-open.log"), NULL);
+  int n = 0;
+  for (char *line = log ? strtok(log, "\n") : NULL; line; line = strtok(NULL, "\n"))
+    n += strstr(line, a) && strstr(line, b);
+  return n;
+}
+
+static int test_push_cut(void)
+{
+  /* Cut inside a PATCH body: the registry got part of it, the session is
+   * gone (404 on the status), a new one is started. */
+  struct rf_proxy_rule patch = {"PATCH ", "/blobs/uploads/", 0, 30000, 2, 0};
+  MTK_ASSERT_EQ(push_through_cut(&patch, "test/cut-chunked", true, 2), 0);
+  MTK_ASSERT(log_count("\"GET /v2/test/cut-chunked/blobs/uploads/", "\" 404 ") >= 1);
+  /* Cut in the headers of the layer's third PATCH, twice (libcurl itself
+   * resends once on a fresh connection when a reused one dies before any
+   * answer): nothing arrived, the session status says 0-131071 and the
+   * upload continues from there. */
+  struct rf_proxy_rule head = {"PATCH ", "/blobs/uploads/", 0, 100, 2, 3};
+  MTK_ASSERT_EQ(push_through_cut(&head, "test/cut-resume", true, 2), 0);
+  MTK_ASSERT_EQ(log_count("\"GET /v2/test/cut-resume/blobs/uploads/", "\" 204 "), 1);
+  MTK_ASSERT_EQ(log_count("\"POST /v2/test/cut-resume/blobs/uploads/", "\" 202 "), 2);
+  /* A monolithic PUT cut midway (twice: one may be resent by libcurl
+   * itself): a new session. */
+  struct rf_proxy_rule put = {"PUT ", "digest=sha256", 0, 200000, 2, 0};
+  MTK_ASSERT_EQ(push_through_cut(&put, "test/cut-mono", false, 2), 0);
+  return 0;
+}
+
 static int test_push_mount(void)
 {
   struct mtk_err *err = NULL;
@@ -478,6 +538,7 @@ int main(void)
   static const struct mtk_test tests[] = {
       {"monolithic push read back by skopeo inspect/copy, then skipped", test_push_monolithic},
       {"chunked push (64 KiB PATCHes)", test_push_chunked},
+      {"uploads cut by a proxy: resumed or restarted", test_push_cut},
       {"cross-repository mounts (open and token)", test_push_mount},
       {"manifest with a missing blob refused", test_manifest_blob_unknown},
       {"htpasswd Basic auth from config.json and DOCKER_AUTH_CONFIG", test_basic_auth},
