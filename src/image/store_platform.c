@@ -185,7 +185,7 @@ static void push(struct want *v, size_t *n, const char *arch, const char *varian
   if (*n >= MAX_VECTOR)
     return;
   v[*n].arch = arch;
-  snprintf(v[*n].variant, sizeof(v[*n].variant), "%s", variant ? variant : "");
+  snprintf(v[*n].variant, sizeof(v[*n].variant), "%.15s", variant ? variant : "");
   (*n)++;
 }
 

@@ -329,7 +329,7 @@ static int test_tags_and_resolve(void)
   FAILS(mtk_store_tag(s, "x:1", a.manifest, MTK_MT_OCI_MANIFEST, 3, err), "size mismatch");
   FAILS(mtk_store_tag(s, "Bad", a.manifest, MTK_MT_OCI_MANIFEST, -1, err), "must be lowercase");
   char shortid[13], with_manifest[200];
-  snprintf(shortid, sizeof(shortid), "%s", a.config + 7);
+  snprintf(shortid, sizeof(shortid), "%.12s", a.config + 7);
   snprintf(with_manifest, sizeof(with_manifest), "127.0.0.1:5000/team/lab@%s", a.manifest);
   const char *forms[] = {"python:3-alpine", "docker.io/library/python:3-alpine",
                          a.manifest,        "127.0.0.1:5000/team/lab:latest",
