@@ -45,7 +45,7 @@ int mtk_build_platform_parse(const char *spec, struct mtk_build_platform *out,
                              struct mtk_err **err);
 /* The platform of this machine (linux/amd64, linux/arm64, ...). */
 void mtk_build_platform_host(struct mtk_build_platform *out);
-/* platforms.Format ("linux/arm/v7"); buf of at least 160 bytes. */
+/* platforms.Format ("linux/arm/v7"); buf of at least 256 bytes. */
 const char *mtk_build_platform_format(const struct mtk_build_platform *p, char *buf, size_t n);
 
 /* Supplies the ENV of a base image's configuration ("KEY=value" entries

@@ -132,6 +132,31 @@ static int test_tutorial_rstudio(void)
   return 0;
 }
 
+static int test_unknown_env_notes(void)
+{
+  struct mtk_err *err = NULL;
+  mtk_autoptr(mtk_plan) p = resolve("FROM alpine AS base\nARG VERSION=1\n"
+                                    "COPY a$VERSON b${HOME:-/root} $VERSION /\n"
+                                    "ENV PATH=/opt/bin:$PATH\nFROM base\nEXPOSE $PORT\n",
+                                    NULL, &err);
+  MTK_ASSERT(p != NULL);
+  const struct mtk_plan_step *c = &p->stages[0].steps[1];
+  MTK_ASSERT_STREQ(c->text, "COPY a$VERSON b${HOME:-/root} 1 /");
+  MTK_ASSERT_EQ(c->n_notes, 2);
+  MTK_ASSERT_CONTAINS(c->notes[0], "$VERSON is not set by this Dockerfile");
+  MTK_ASSERT_CONTAINS(c->notes[0], "did you mean $VERSION?");
+  MTK_ASSERT_CONTAINS(c->notes[1], "$HOME is not set");
+  /* PATH always exists: kept as written, without a note. */
+  MTK_ASSERT_STREQ(p->stages[0].steps[2].text, "ENV PATH=\"/opt/bin:$PATH\"");
+  MTK_ASSERT_EQ(p->stages[0].steps[2].n_notes, 0);
+  /* A stage on that stage inherits the unknown environment. */
+  MTK_ASSERT(!p->stages[1].env_known);
+  MTK_ASSERT_STREQ(p->stages[1].steps[0].text, "EXPOSE $PORT");
+  MTK_ASSERT_EQ(p->stages[1].steps[0].n_notes, 1);
+  MTK_ASSERT_CONTAINS(p->stages[1].steps[0].notes[0], "base image alpine may set it");
+  return 0;
+}
+
 static bool r_home_env(void *ud, const char *ref, const struct mtk_build_platform *pf,
                        struct mtk_strmap *env)
 {
@@ -381,6 +406,7 @@ int main(void)
   static const struct mtk_test tests[] = {
       {"tutorial flask Dockerfile", test_tutorial_flask},
       {"tutorial rstudio Dockerfile", test_tutorial_rstudio},
+      {"unknown base environment: left as written, with notes", test_unknown_env_notes},
       {"base image environment from image_env", test_known_image_env},
       {"meta args, build args, predefined args, proxies", test_meta_args},
       {"ARG/ENV scope and shadowing", test_scope},
