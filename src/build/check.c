@@ -15,6 +15,7 @@
 #include "build/check.h"
 #include "build/stages.h"
 #include "util/strbuf.h"
+#include "util/strmap.h"
 
 #define URL(x) "https://docs.docker.com/go/dockerfile/rule/" x "/"
 
@@ -279,20 +280,29 @@ static bool enabled(const struct mtk_check *c, const struct mtk_check_rule_info 
 
 /* ------------------------------------------------------------ linter */
 
-struct mtk_check *mtk_check_new(const char *file, const char *directive, struct mtk_err **err)
+/* A linter configured by `value` (the directive's text up to its first
+ * space, or the whole build argument); `what` names it in errors. */
+static struct mtk_check *check_new(const char *file, const char *value, bool cut, const char *what,
+                                   struct mtk_err **err)
 {
   struct mtk_check *c = mtk_xcalloc(1, sizeof(*c));
   c->file = mtk_xstrdup(file ? file : "Dockerfile");
-  if (directive) {
-    mtk_autofree char *v = mtk_xstrdup(directive);
-    v[strcspn(v, " ")] = '\0';
+  if (value) {
+    mtk_autofree char *v = mtk_xstrdup(value);
+    if (cut)
+      v[strcspn(v, " ")] = '\0';
     if (parse_config(v, &c->cfg, err) < 0) {
       mtk_check_free(c);
-      mtk_err_wrap(err, "failed to parse check options");
+      mtk_err_wrap(err, "%s", what);
       return NULL;
     }
   }
   return c;
+}
+
+struct mtk_check *mtk_check_new(const char *file, const char *directive, struct mtk_err **err)
+{
+  return check_new(file, directive, true, "failed to parse check options", err);
 }
 
 void mtk_check_free(struct mtk_check *c)
@@ -534,7 +544,15 @@ int mtk_check_dockerfile(const char *file, const char *text, size_t len,
       (*err)->code = MTK_E_BUILD;
     return -1;
   }
-  struct mtk_check *c = mtk_check_new(file, df->check, err);
+  /* dockerui: the BUILDKIT_DOCKERFILE_CHECK build argument replaces the directive. */
+  bool found = false;
+  const char *arg = opts->build_args
+                        ? mtk_strmap_get(opts->build_args, "BUILDKIT_DOCKERFILE_CHECK", &found)
+                        : NULL;
+  struct mtk_check *c =
+      found && arg
+          ? check_new(file, arg, false, "failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK", err)
+          : mtk_check_new(file, df->check, err);
   if (c == NULL) {
     if (err && *err && (*err)->file == NULL)
       (*err)->file = mtk_xstrdup(file);

@@ -117,7 +117,8 @@ bool mtk_check_is_secret_key(const char *key);
 
 /* `docker build --check` on one Dockerfile: parses `text` (path `file` in
  * positions), resolves stages with `opts` (whose lint member is ignored: a
- * linter is made from the check directive) and runs every check.  *plan
+ * linter is made from the check directive, or from the build argument
+ * BUILDKIT_DOCKERFILE_CHECK, which replaces it) and runs every check.  *plan
  * receives the resolved plan when the stages resolved (also when a check
  * then fails the build: `# check=error=true`), *lint the linter (its
  * warnings) whenever the Dockerfile parsed, also when a later step failed;

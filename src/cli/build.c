@@ -216,10 +216,14 @@ static bool remote_context(const char *ctx)
 static int load_job(struct job *j, struct mtk_err **err)
 {
   struct stat st;
-  if (stat(j->context, &st) < 0 || !S_ISDIR(st.st_mode)) {
-    mtk_autofree char *shown = display_path(j->context);
+  mtk_autofree char *shown = display_path(j->context);
+  if (stat(j->context, &st) < 0)
     return mtk_err_set(err, MTK_E_BUILD, "unable to prepare context: path \"%s\" not found", shown);
-  }
+  if (!S_ISDIR(st.st_mode))
+    return mtk_err_set(err, MTK_E_BUILD,
+                       "unable to prepare context: context must be a "
+                       "directory: %s",
+                       shown);
   if (j->text)
     return 0;
   j->display = display_path(j->dockerfile);

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
+#include "util/strmap.h"
 
 /* The warnings of checking text, one "LINE Rule: detail" per line, or
  * "ERR LINE: message" at the end when it failed. */
@@ -176,6 +177,25 @@ static int test_directive(void)
   return 0;
 }
 
+static int test_check_build_arg(void)
+{
+  mtk_autostrmap args = MTK_STRMAP_INIT;
+  mtk_strmap_set(&args, "BUILDKIT_DOCKERFILE_CHECK", "skip=MaintainerDeprecated");
+  struct mtk_stages_opts o = {.build_args = &args};
+  /* The build argument replaces the directive (its error=true is gone too). */
+  mtk_autofree char *got = lint_with("# check=error=true\nFROM a\nMAINTAINER m\nCMD x\n", &o);
+  MTK_ASSERT_STREQ(got, "4 JSONArgsRecommended: JSON arguments recommended for CMD to prevent "
+                        "unintended behavior related to OS signals\n");
+  mtk_strmap_set(&args, "BUILDKIT_DOCKERFILE_CHECK", "skip=a b");
+  mtk_autofree char *got2 = lint_with("FROM a\n", &o);
+  MTK_ASSERT_STREQ(got2, ""); /* the whole value, spaces included, is the rule list */
+  mtk_strmap_set(&args, "BUILDKIT_DOCKERFILE_CHECK", "nope");
+  mtk_autofree char *got3 = lint_with("FROM a\n", &o);
+  MTK_ASSERT_STREQ(got3, "ERR 0: failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK: invalid "
+                         "check option \"nope\"\n");
+  return 0;
+}
+
 static int test_copy_ignored(void)
 {
   struct mtk_err *err = NULL;
@@ -260,6 +280,7 @@ int main(void)
       {"rules on instructions", test_instruction_rules},
       {"rules on variables, FROM and platforms", test_variable_rules},
       {"check directive and comments", test_directive},
+      {"BUILDKIT_DOCKERFILE_CHECK build argument", test_check_build_arg},
       {"CopyIgnoredFile", test_copy_ignored},
       {"errors keep earlier warnings", test_errors_keep_warnings},
       {"ordering and configuration", test_order_and_config},
