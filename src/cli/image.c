@@ -57,6 +57,14 @@ static void remote_opts(struct mtk_image_remote_opts *o, struct mtk_progress *p)
   o->progress = p;
 }
 
+/* A bad archive or layer is not a bad compose file: exit 1, not 15. */
+static int image_error(struct mtk_err **err)
+{
+  if (err && *err && (*err)->code == MTK_E_INVALID)
+    (*err)->code = MTK_E_GENERIC;
+  return -1;
+}
+
 /* Parses s as a reference; NULL when it is not one (an ID, a bad name). */
 static bool parse_ref(const char *s, struct mtk_image_ref *out)
 {
@@ -195,7 +203,7 @@ int mtk_cli_image_push(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int a
   int r = mtk_image_push(s, ref, &o, NULL, NULL, err);
   mtk_progress_free(p);
   if (r < 0)
-    return -1;
+    return image_error(err);
   if (quiet) {
     mtk_autofree char *full = mtk_image_ref_string(&parsed);
     printf("%s\n", full);
@@ -1132,9 +1140,9 @@ int mtk_cli_image_save(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int a
   const char *const *refs = (const char *const *) argv + optind;
   size_t n = (size_t) (argc - optind);
   if (output && strcmp(output, "-") != 0)
-    return save_to_file(s, output, refs, n, err);
+    return save_to_file(s, output, refs, n, err) < 0 ? image_error(err) : 0;
   fflush(stdout);
-  return mtk_image_save(s, refs, n, STDOUT_FILENO, err);
+  return mtk_image_save(s, refs, n, STDOUT_FILENO, err) < 0 ? image_error(err) : 0;
 }
 
 static int open_input(const char *path, struct mtk_err **err)
@@ -1190,7 +1198,7 @@ int mtk_cli_image_load(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int a
   int r = mtk_image_load(s, fd, platform, p, &l, &n, err);
   mtk_progress_free(p);
   if (r < 0)
-    return -1;
+    return image_error(err);
   for (size_t i = 0; i < n; i++) {
     if (l[i].name)
       printf("Loaded image: %s\n", l[i].name);
@@ -1246,7 +1254,7 @@ int mtk_cli_image_import(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int
     return -1;
   mtk_autofree char *id = NULL;
   if (mtk_image_import(s, fd, &o, &id, err) < 0)
-    return -1;
+    return image_error(err);
   printf("%s\n", id);
   return 0;
 }
