@@ -34,11 +34,13 @@
 #define RF_USER "regfix"
 #define RF_PASS "regfix-pass"
 #define RF_REPO "test/busybox"
+#define RF_REFRESH "mtk-test-refresh-token" /* identity token of RF_USER at the token server */
 
 static pid_t rf_pids[RF_MAX_PIDS];
 static int rf_npids;
 static char rf_dir[256];    /* the temp directory of this test run */
 static char rf_fixdir[512]; /* tests/fixtures/registry of the source tree */
+static int rf_cdn_port;     /* cdn.py, once started */
 
 struct rf_registry {
   int port;      /* 127.0.0.1:<port> */
@@ -240,9 +242,11 @@ RF_UNUSED static int rf_init(const char *self_file)
   return 0;
 }
 
-/* Starts a registry on a free port sharing <dir>/storage.  auth and
- * middleware are YAML blocks (or ""). */
-RF_UNUSED static int rf_start_registry(struct rf_registry *reg, const char *name, const char *auth,
+/* Starts a registry on a free port sharing <dir>/storage.  extra is YAML
+ * put right after http.addr (indented by 2 it extends `http:`, e.g. tls; at
+ * column 0 it adds top-level keys such as auth), middleware a top-level
+ * block; either may be "". */
+RF_UNUSED static int rf_start_registry(struct rf_registry *reg, const char *name, const char *extra,
                                        const char *middleware)
 {
   reg->port = rf_free_port();
@@ -254,7 +258,7 @@ RF_UNUSED static int rf_start_registry(struct rf_registry *reg, const char *name
       "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s\n"
       "  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\n"
       "http:\n  addr: %s\n%s%s",
-      rf_path("storage"), reg->host, auth, middleware);
+      rf_path("storage"), reg->host, extra, middleware);
   char *path = rf_path("config-%s.yml", name);
   if (rf_write(path, cfg) < 0)
     return -1;
@@ -301,7 +305,8 @@ RF_UNUSED static const char *rf_token_auth(int *token_port)
                  "-out",
                  cert,
                  NULL};
-  if (rf_run(gen, NULL) != 0 || rf_write(rf_path("token-users"), RF_USER ":" RF_PASS "\n") < 0)
+  if (rf_run(gen, NULL) != 0 || rf_write(rf_path("token-users"), RF_USER ":" RF_PASS "\n") < 0 ||
+      rf_write(rf_path("token-refresh"), RF_REFRESH ":" RF_USER "\n") < 0)
     return NULL;
   *token_port = rf_free_port();
   char port[16], script[600];
@@ -315,6 +320,7 @@ RF_UNUSED static const char *rf_token_auth(int *token_port)
                   "--users",   rf_path("token-users"),
                   "--issuer",  "mtk-test-issuer",
                   "--service", "mtk-test-registry",
+                  "--refresh", rf_path("token-refresh"),
                   NULL};
   if (rf_spawn(argv, rf_path("token.log")) < 0 || rf_wait_port(*token_port) < 0)
     return NULL;
@@ -329,7 +335,7 @@ RF_UNUSED static const char *rf_token_auth(int *token_port)
 RF_UNUSED static const char *rf_cdn_middleware(void)
 {
   static char yaml[512];
-  int p = rf_free_port();
+  int p = rf_cdn_port = rf_free_port();
   char port[16], script[600];
   snprintf(port, sizeof(port), "%d", p);
   snprintf(script, sizeof(script), "%s/cdn.py", rf_fixdir);

@@ -17,7 +17,7 @@
 #include "tap.h"
 #include "util/sha256.h"
 
-static struct rf_registry reg_open, reg_token, reg_redirect;
+static struct rf_registry reg_open, reg_token, reg_redirect, reg_tls;
 static char amd64_digest[MTK_DIGEST_SIZE], arm64_digest[MTK_DIGEST_SIZE];
 
 /* ------------------------------------------------------------- helpers */
@@ -409,6 +409,75 @@ static int test_redirect(void)
   return 0;
 }
 
+/* A registry serving TLS only: HTTPS is tried first and used (the
+ * self-signed certificate is accepted because loopback is insecure). */
+static int test_tls(void)
+{
+  mtk_autoptr(mtk_registry) r = client(reg_tls.host, NULL);
+  struct mtk_err *err = NULL;
+  mtk_autofree char *dg = NULL;
+  int ret = mtk_registry_get_manifest(r, RF_REPO, "oci-amd64", NULL, NULL, NULL, &dg, &err);
+  show(err);
+  MTK_ASSERT_EQ(ret, 0);
+  MTK_ASSERT_STREQ(mtk_registry_scheme(r), "https");
+  MTK_ASSERT_STREQ(dg, amd64_digest);
+  return 0;
+}
+
+/* Hostile manifests from a "registry" that is a static file tree (cdn.py):
+ * over the 4 MiB cap (refused without being held whole), other bytes than
+ * the digest asked, an index that is also a manifest. */
+static int test_manifest_cap(void)
+{
+  mtk_autoptr(mtk_registry) r = client(reg_open.host, NULL);
+  mtk_autoptr(mtk_manifest) m = fetch_manifest(r, "oci-amd64");
+  MTK_ASSERT(m != NULL);
+  size_t pad = 5 * 1024 * 1024;
+  char *big = malloc(pad + 1);
+  memset(big, 'x', pad);
+  big[pad] = '\0';
+  mtk_autofree char *doc =
+      mtk_xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
+                    "\"digest\":\"%s\",\"size\":%" PRId64 "},\"layers\":[{\"mediaType\":\"%s\","
+                    "\"digest\":\"%s\",\"size\":%" PRId64 "}],\"annotations\":{\"pad\":\"%s\"}}",
+                    MTK_MT_OCI_MANIFEST, m->config.media_type, m->config.digest, m->config.size,
+                    m->layers[0].media_type, m->layers[0].digest, m->layers[0].size, big);
+  free(big);
+  /* distribution caps manifests at 4 MiB itself (PUT: "request body too
+   * large", GET: "read exceeds limit"): the oversized one is served by
+   * cdn.py as a static file tree that looks like a registry. */
+  char *mk[] = {"mkdir", "-p", rf_path("storage/v2/%s/manifests", RF_REPO), NULL};
+  MTK_ASSERT_EQ(rf_run(mk, NULL), 0);
+  MTK_ASSERT_EQ(rf_write(rf_path("storage/v2/%s/manifests/huge", RF_REPO), doc), 0);
+  char host[32];
+  snprintf(host, sizeof(host), "127.0.0.1:%d", rf_cdn_port);
+  mtk_autoptr(mtk_registry) fake = client(host, NULL);
+  struct mtk_err *err = NULL;
+  char *body = NULL;
+  int ret = mtk_registry_get_manifest(fake, RF_REPO, "huge", &body, NULL, NULL, NULL, &err);
+  MTK_ASSERT(ret < 0 && err && body == NULL);
+  MTK_ASSERT_CONTAINS(err->msg, "larger than 4194304 bytes");
+  mtk_err_free(&err);
+  /* Asked by digest, served other bytes (SECURITY.md §3.7-38). */
+  char d[MTK_DIGEST_SIZE];
+  mtk_sha256_digest("other", 5, d);
+  const char *small =
+      "{\"schemaVersion\":2,\"mediaType\":\"" MTK_MT_OCI_INDEX "\",\"manifests\":[]}";
+  MTK_ASSERT_EQ(rf_write(rf_path("storage/v2/%s/manifests/%s", RF_REPO, d), small), 0);
+  ret = mtk_registry_get_manifest(fake, RF_REPO, d, &body, NULL, NULL, NULL, &err);
+  MTK_ASSERT(ret < 0 && err);
+  MTK_ASSERT_CONTAINS(err->msg, "digest mismatch");
+  mtk_err_free(&err);
+  /* Index and manifest at once (CVE-2021-41190, §3.7-39). */
+  const char *both = "{\"schemaVersion\":2,\"manifests\":[],\"layers\":[]}";
+  MTK_ASSERT_EQ(rf_write(rf_path("storage/v2/%s/manifests/both", RF_REPO), both), 0);
+  ret = mtk_registry_get_manifest(fake, RF_REPO, "both", &body, NULL, NULL, NULL, &err);
+  MTK_ASSERT(ret < 0 && err);
+  MTK_ASSERT_CONTAINS(err->msg, "ambiguous");
+  mtk_err_free(&err);
+  return 0;
+}
+
 /* Every blob connection cut after 300 kB: the ~1 MB layer still arrives,
  * resumed with Range requests, verified. */
 static int test_fault_resume(void)
@@ -486,6 +555,21 @@ static int setup(void)
   free(b64);
   if (rf_write(rf_path("redirect.json"), cfg) < 0)
     return -1;
+  /* A TLS-only registry with a self-signed certificate for 127.0.0.1. */
+  char *key = rf_path("tls-key.pem"), *cert = rf_path("tls-cert.pem");
+  char *gen[] = {"openssl",  "req",
+                 "-x509",    "-newkey",
+                 "rsa:2048", "-nodes",
+                 "-days",    "30",
+                 "-subj",    "/CN=127.0.0.1",
+                 "-addext",  "subjectAltName=IP:127.0.0.1",
+                 "-keyout",  key,
+                 "-out",     cert,
+                 NULL};
+  char tls[1200];
+  snprintf(tls, sizeof(tls), "  tls:\n    certificate: %s\n    key: %s\n", cert, key);
+  if (rf_run(gen, NULL) != 0 || rf_start_registry(&reg_tls, "tls", tls, "") < 0)
+    return -1;
   if (layout_digest("busybox-amd64", amd64_digest) < 0 ||
       layout_digest("busybox-arm64", arm64_digest) < 0)
     return -1;
@@ -511,6 +595,8 @@ int main(void)
       {"corrupted blob and short descriptor refused", test_blob_mismatch},
       {"anonymous bearer token cached, push denied with login hint", test_token_anonymous},
       {"307 redirect to a CDN without Authorization", test_redirect},
+      {"TLS registry: https chosen", test_tls},
+      {"hostile manifests: over 4 MiB, wrong digest, ambiguous", test_manifest_cap},
       {"cut connections resumed with Range", test_fault_resume},
       {"connections cut before the body: give up cleanly", test_fault_give_up},
       {NULL, NULL}};

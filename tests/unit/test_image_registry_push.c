@@ -396,6 +396,33 @@ static int test_token_push(void)
   return 0;
 }
 
+/* An identity token (config.json `identitytoken`) is traded at the realm
+ * with the OAuth2 refresh_token grant; the token grants push. */
+static int test_identity_token(void)
+{
+  struct mtk_err *err = NULL;
+  char *cfg = rf_path("identity.json");
+  mtk_autofree char *text =
+      mtk_xasprintf("{\"auths\":{\"%s\":{\"identitytoken\":\"%s\"}}}", reg_token.host, RF_REFRESH);
+  MTK_ASSERT_EQ(rf_write(cfg, text), 0);
+  mtk_autoptr(mtk_registry) r = client(reg_token.host, cfg);
+  int res[2];
+  int ret = push_image(r, "test/identity", "v1", false, NULL, res, &err);
+  show(err);
+  MTK_ASSERT_EQ(ret, 0);
+  MTK_ASSERT_EQ(check_skopeo(&reg_token, "test/identity", "v1", RF_USER ":" RF_PASS), 0);
+  mtk_autofree char *bad =
+      mtk_xasprintf("{\"auths\":{\"%s\":{\"identitytoken\":\"revoked\"}}}", reg_token.host);
+  MTK_ASSERT_EQ(rf_write(cfg, bad), 0);
+  mtk_autoptr(mtk_registry) w = client(reg_token.host, cfg);
+  ret = mtk_registry_get_manifest(w, "test/base", "oci-amd64", NULL, NULL, NULL, NULL, &err);
+  MTK_ASSERT(ret < 0 && err);
+  MTK_ASSERT_CONTAINS(err->msg, "unauthorized");
+  MTK_ASSERT_CONTAINS(err->hint, "mtk login");
+  mtk_err_free(&err);
+  return 0;
+}
+
 static int login_as(const struct rf_registry *reg, const char *cfg, const char *user,
                     const char *pass, struct mtk_err **err)
 {
@@ -544,6 +571,7 @@ int main(void)
       {"htpasswd Basic auth from config.json and DOCKER_AUTH_CONFIG", test_basic_auth},
       {"credential helpers; a missing one is an error", test_cred_helpers},
       {"token auth with credentials, scope upgrade for push", test_token_push},
+      {"identity token: OAuth2 refresh_token grant", test_identity_token},
       {"login/logout rewrite config.json (0600, other keys kept)", test_login_logout},
       {"login through credsStore", test_login_helper},
       {NULL, NULL}};
