@@ -819,7 +819,7 @@ static void add_notes(struct disp *q)
     const char *k = q->unknown.keys[i], *hint = q->unknown.vals[i];
     mtk_autofree char *note = mtk_xasprintf(
         "$%s is not set by this Dockerfile: left for the builder (the base image %s may set it "
-        "with ENV; --check does not read image configurations)%s%s%s",
+        "with ENV; its configuration was not available to --check)%s%s%s",
         k, q->d->root_image ? q->d->root_image : "", hint ? "; did you mean $" : "",
         hint ? hint : "", hint ? "?" : "");
     mtk_stages_strv_push(&s->notes, &s->n_notes, note);

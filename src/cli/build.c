@@ -6,7 +6,9 @@
  * build check run; the plan is printed per stage that will be built (each
  * instruction with its words expanded as the builder will see them), then
  * the warnings (`file:line: WARN Rule: message` and the rule's URL), then a
- * summary; --format json prints one JSON document instead.  Exit status 0
+ * summary; --format json prints one JSON document instead.  The ENV of a
+ * base image is read from the local image store when the image is there
+ * (the store is never created here).  Exit status 0
  * when every Dockerfile resolves (warnings included), 17 when one does not
  * or a check is an error (`# check=error=true`).  Building itself is not
  * available yet: without --check both commands say so and exit 1. */
@@ -25,6 +27,7 @@
 #include "build/ignore.h"
 #include "build/stages.h"
 #include "cli/cli.h"
+#include "image/store.h"
 #include "util/cleanup.h"
 #include "util/path.h"
 #include "util/strbuf.h"
@@ -58,9 +61,17 @@ struct job {
   struct mtk_strmap args; /* build args */
 };
 
+/* The local image store, opened on first use when it exists (never created). */
+struct images {
+  const char *root;        /* borrowed: --root */
+  struct mtk_store *store; /* owned, or NULL */
+  bool tried;
+};
+
 struct totals {
   size_t files, warnings, errors;
   json_t *docs; /* --format json: the array of results */
+  struct images images;
 };
 
 enum { OPT_CHECK = 256, OPT_FORMAT, OPT_TARGET, OPT_PLATFORM, OPT_BUILD_ARG };
@@ -285,6 +296,16 @@ static size_t print_plan(const struct mtk_plan *p)
     printf("note: --build-arg %s is given to every RUN as a proxy setting (not stored in the "
            "image)\n",
            p->proxy.keys[i]);
+  /* Notes come from base images whose ENV is unknown: say how to make it known. */
+  for (size_t i = 0; i < p->n_order; i++) {
+    const struct mtk_plan_stage *st = &p->stages[p->order[i]];
+    for (size_t k = 0; k < st->n_steps; k++)
+      if (st->steps[k].n_notes) {
+        printf("note: base images pulled with 'mtk image pull' (for the target platform) let "
+               "--check read their ENV\n");
+        return n;
+      }
+  }
   return n;
 }
 
@@ -436,6 +457,45 @@ static json_t *result_json(const struct job *j, const struct mtk_plan *p, struct
 
 /* ------------------------------------------------------------ checking */
 
+/* image_env for the stage layer: the ENV of a base image that is in the
+ * local store for the stage's platform (as BuildKit reads it from the
+ * registry); false (unknown) otherwise. */
+static bool store_image_env(void *ud, const char *ref, const struct mtk_build_platform *pf,
+                            struct mtk_strmap *env)
+{
+  struct images *im = ud;
+  struct mtk_err *e = NULL;
+  if (!im->tried) {
+    im->tried = true;
+    mtk_autofree char *index = mtk_xasprintf("%s/image/index.json", im->root);
+    if (access(index, R_OK) == 0 && mtk_store_open(im->root, &im->store, &e) < 0)
+      mtk_err_free(&e);
+  }
+  mtk_autoptr(mtk_store_image) img = NULL;
+  if (im->store == NULL || mtk_store_resolve(im->store, ref, &img, &e) < 0) {
+    mtk_err_free(&e);
+    return false;
+  }
+  if ((img->os && strcmp(img->os, pf->os) != 0) ||
+      (img->architecture && strcmp(img->architecture, pf->arch) != 0))
+    return false;
+  mtk_autofree char *buf = NULL;
+  size_t len = 0;
+  mtk_autoptr(mtk_image_config) cfg = NULL;
+  if (mtk_store_blob_read(im->store, img->id, MAX_DOCKERFILE, &buf, &len, &e) < 0 ||
+      mtk_image_config_parse(buf, len, &cfg, &e) < 0) {
+    mtk_err_free(&e);
+    return false;
+  }
+  for (size_t i = 0; i < cfg->n_env; i++) {
+    const char *eq = strchr(cfg->env[i], '=');
+    mtk_autofree char *k =
+        eq ? mtk_xstrndup(cfg->env[i], (size_t) (eq - cfg->env[i])) : mtk_xstrdup(cfg->env[i]);
+    mtk_strmap_set(env, k, eq ? eq + 1 : "");
+  }
+  return true;
+}
+
 /* Checks one Dockerfile and prints (or collects) the result; an error is
  * handed back in *err (the caller prints or returns it). */
 static void check_job(struct job *j, struct totals *t, struct mtk_err **err)
@@ -450,7 +510,9 @@ static void check_job(struct job *j, struct totals *t, struct mtk_err **err)
                                 .target = j->target,
                                 .platform = j->platform,
                                 .all_stages = j->target == NULL,
-                                .ignore = ignore};
+                                .ignore = ignore,
+                                .image_env = store_image_env,
+                                .image_env_ud = &t->images};
     mtk_check_dockerfile(j->display, j->text, j->len, &o, &p, &lint, &e);
   }
   if (e && e->code != MTK_E_BUILD)
@@ -583,12 +645,13 @@ int mtk_cli_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, 
   if (r > 0 && !o.check)
     r = not_yet(err);
   if (r > 0) {
-    struct totals t = {0, 0, 0, o.json ? json_array() : NULL};
+    struct totals t = {0, 0, 0, o.json ? json_array() : NULL, {cli->root, NULL, false}};
     r = check_project(cli, &o, &t, err);
     if (r == 0)
       r = finish(&t, err);
     else
       json_decref(t.docs);
+    mtk_store_close(t.images.store);
   }
   mtk_strmap_free(&o.build_args);
   return r;
@@ -607,7 +670,7 @@ int mtk_cli_image_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int 
     r = mtk_err_set(err, MTK_E_USAGE, "remote build contexts are not supported yet: %s",
                     o.names[0]);
   if (r > 0) {
-    struct totals t = {0, 0, 0, o.json ? json_array() : NULL};
+    struct totals t = {0, 0, 0, o.json ? json_array() : NULL, {cli->root, NULL, false}};
     struct job j = {0};
     j.context = abs_path(o.names[0]);
     j.dockerfile = o.file ? abs_path(o.file) : mtk_path_join(j.context, "Dockerfile");
@@ -617,6 +680,7 @@ int mtk_cli_image_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int 
     struct mtk_err *e = NULL;
     check_job(&j, &t, &e);
     job_free(&j);
+    mtk_store_close(t.images.store);
     r = finish(&t, err);
     if (e && !t.docs) {
       /* One Dockerfile: its own error is the one to report. */
@@ -627,6 +691,5 @@ int mtk_cli_image_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int 
     }
   }
   mtk_strmap_free(&o.build_args);
-  (void) cli;
   return r;
 }

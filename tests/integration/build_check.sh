@@ -155,6 +155,27 @@ out=$(cd "$T/ctx" && "$MTK" image build --check -f multi.Dockerfile --target deu
 check "unknown --target: exit 17" "17" "$?"
 has "unknown --target: suggestion" "target stage \"deubg\" could not be found (did you mean debug?)" "$out"
 
+# --- base images in the local store: their ENV is known -----------------------
+mkdir -p "$T/fs/etc" "$T/root" "$T/img"
+echo hi >"$T/fs/etc/motd"
+tar -C "$T/fs" -cf "$T/fs.tar" .
+printf 'FROM local/base:1\nCOPY motd $R_HOME/etc/\nENV P=$PATH\n' >"$T/img/Dockerfile"
+out=$("$MTK" --root "$T/root" image build --check "$T/img" 2>&1)
+check "image not in the store: exit 0" "0" "$?"
+has "image not in the store: left for the builder" "COPY motd \$R_HOME/etc/" "$out"
+has "image not in the store: the hint" "note: base images pulled with 'mtk image pull'" "$out"
+if "$MTK" --root "$T/root" image import "$T/fs.tar" local/base:1 >/dev/null 2>&1; then
+  out=$("$MTK" --root "$T/root" image build --check "$T/img" 2>&1)
+  check "image in the store: exit 0" "0" "$?"
+  has "image in the store: its ENV is used (no R_HOME, default PATH)" \
+    "Dockerfile:3  ENV P=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$out"
+  has "image in the store: UndefinedVar as docker build --check" \
+    "Dockerfile:2: WARN UndefinedVar: Usage of undefined variable '\$R_HOME'" "$out"
+  hasnt "image in the store: no note" "note:" "$out"
+else
+  n=$((n + 1)); echo "ok $n - image in the store # SKIP mtk image import unavailable"
+fi
+
 # --- compose: build sections, several services, one broken -------------------
 mkdir -p "$T/proj/api" "$T/proj/web"
 printf 'FROM alpine\nARG MODE\nENV MODE=$MODE\nCMD ["run"]\n' >"$T/proj/api/Dockerfile"
