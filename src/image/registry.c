@@ -212,7 +212,7 @@ char *mtk_registry_resolve(const char *base, const char *location, struct mtk_er
       curl_url_set(u, CURLUPART_URL, location, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) {
-    mtk_err_set(err, MTK_E_PULL, "invalid Location \"%.200s\" in a response to %s", location, base);
+    mtk_err_set(err, MTK_E_PULL, "invalid Location \"%.200s\"", location);
     goto done;
   }
   if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
@@ -476,10 +476,16 @@ static CURLcode perform(struct mtk_registry *r, const struct mtk_registry_req *q
   return c;
 }
 
+char *mtk_registry_url_shown(const char *url)
+{
+  return mtk_xstrndup(url, strcspn(url, "?#"));
+}
+
 static int transport_error(const char *method, const char *url, CURLcode c, const char *errbuf,
                            struct mtk_err **err)
 {
-  return mtk_err_set(err, MTK_E_PULL, "%s %s: %s", method, url,
+  mtk_autofree char *shown = mtk_registry_url_shown(url);
+  return mtk_err_set(err, MTK_E_PULL, "%s %s: %s", method, shown,
                      errbuf[0] ? errbuf : curl_easy_strerror(c));
 }
 
@@ -490,6 +496,13 @@ bool mtk_registry_retry_status(long s)
 
 static void wait_retry(struct mtk_registry *r, const struct mtk_registry_resp *p, int attempt);
 
+static int too_big(const struct mtk_registry_req *q, const char *url, struct mtk_err **err)
+{
+  mtk_autofree char *shown = mtk_registry_url_shown(url);
+  return mtk_err_set(err, MTK_E_PULL, "%s %s: the response is larger than %zu bytes", q->method,
+                     shown, q->cap ? q->cap : (size_t) MTK_REGISTRY_ERROR_MAX);
+}
+
 int mtk_registry_send(struct mtk_registry *r, const struct mtk_registry_req *q, const char *authz,
                       struct mtk_registry_resp *p, struct mtk_err **err)
 {
@@ -499,8 +512,7 @@ int mtk_registry_send(struct mtk_registry *r, const struct mtk_registry_req *q, 
       return mtk_err_set(err, MTK_E_INTR, "interrupted");
     CURLcode c = perform(r, q, q->url, authz, p, errbuf);
     if (p->too_big)
-      return mtk_err_set(err, MTK_E_PULL, "%s %s: the response is larger than %zu bytes", q->method,
-                         q->url, q->cap ? q->cap : (size_t) MTK_REGISTRY_ERROR_MAX);
+      return too_big(q, q->url, err);
     bool again = q->retry && attempt < r->max_attempts &&
                  (c == CURLE_OK ? mtk_registry_retry_status(p->status) : mtk_registry_transient(c));
     if (!again)
@@ -592,8 +604,7 @@ int mtk_registry_request(struct mtk_registry *r, const struct mtk_registry_req *
       return -1;
     CURLcode c = perform(r, q, url, authz, p, errbuf);
     if (p->too_big)
-      return mtk_err_set(err, MTK_E_PULL, "%s %s: the response is larger than %zu bytes", q->method,
-                         url, q->cap ? q->cap : (size_t) MTK_REGISTRY_ERROR_MAX);
+      return too_big(q, url, err);
     if (c != CURLE_OK) {
       if (q->retry && mtk_registry_transient(c) && ++attempt < r->max_attempts) {
         wait_retry(r, NULL, attempt);
@@ -612,7 +623,7 @@ int mtk_registry_request(struct mtk_registry *r, const struct mtk_registry_req *
     }
     if (q->follow && mtk_registry_is_redirect(p->status) && p->location) {
       if (++hops > MAX_REDIRECTS)
-        return mtk_err_set(err, MTK_E_PULL, "%s %s: too many redirects", q->method, q->url);
+        return mtk_err_set(err, MTK_E_PULL, "%s %s: too many redirects", q->method, origin);
       char *next = mtk_registry_resolve(url, p->location, err);
       if (!next)
         return -1;

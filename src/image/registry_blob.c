@@ -261,7 +261,8 @@ static int ended(struct dl *d, struct xfer *x, CURLcode c, struct mtk_err **err)
     mtk_autofree char *why = mtk_xasprintf("%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(c));
     if (mtk_registry_transient(c))
       return again(d, x, why, err);
-    return mtk_err_set(err, MTK_E_PULL, "blob %s: GET %s: %s", x->req->digest, x->url, why);
+    mtk_autofree char *shown = mtk_registry_url_shown(x->url);
+    return mtk_err_set(err, MTK_E_PULL, "blob %s: GET %s: %s", x->req->digest, shown, why);
   }
   if (st == 200 || st == 206) {
     if (x->done == x->req->size && x->skip == 0)

@@ -231,6 +231,7 @@ static int helper_run(const char *name, const char *action, const char *input, c
   posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
   posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* no registry sockets for the helper */
   char *argv[] = {prog, (char *) action, NULL};
   pid_t pid;
   int rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);

@@ -122,6 +122,9 @@ char *mtk_registry_url(struct mtk_registry *r, const char *repo, const char *kin
 /* Resolves a Location (absolute or relative, RFC 3986) against base; refuses
  * schemes other than http(s) and https -> http downgrades.  Owned. */
 char *mtk_registry_resolve(const char *base, const char *location, struct mtk_err **err);
+/* url without its query and fragment, for messages (upload states and
+ * signed blob-storage URLs stay out of logs). Owned. */
+char *mtk_registry_url_shown(const char *url);
 /* True when a and b have the same scheme, host and port. */
 bool mtk_registry_same_origin(const char *a, const char *b);
 /* Applies the common options (URL, user agent, TLS verification for url,

@@ -118,8 +118,8 @@ static int session_finish(struct push *u, int64_t off, struct mtk_err **err)
     ret = STEP_RESTART;
   } else if (ret < 0) {
     pass_err(err, &e);
-  } else if (p.status == 404) {
-    ret = STEP_RESTART;
+  } else if (p.status == 404 || mtk_registry_retry_status(p.status)) {
+    ret = STEP_RESTART; /* session gone, or a server hiccup: HEAD, then a new one */
   } else if (p.status != 201) {
     ret = push_error(u, &p, err);
   } else if (p.digest && strcmp(p.digest, u->digest) != 0) {
