@@ -7,7 +7,7 @@
  * the typed instructions (MaintainerDeprecated, StageNameCasing,
  * FromAsCasing, InvalidDefinitionDescription, ConsistentInstructionCasing,
  * DuplicateStageName, ReservedStageName, NoEmptyContinuation).  The checks
- * that need a stage's ARG/ENV scope run in the stage layer (stages.c) and
+ * that need a stage's ARG/ENV scope run in the stage layer (stages_dispatch.c) and
  * report through mtk_check_report.  mtk_check_dockerfile ties parser,
  * stages and checks together, as `docker build --check` does. */
 #ifndef MTK_BUILD_CHECK_H
