@@ -166,6 +166,7 @@ static int start(struct dl *d, struct xfer *x, struct mtk_err **err)
   }
   x->sent_auth = authz != NULL;
   curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
+  curl_easy_setopt(x->h, CURLOPT_BUFFERSIZE, 256L * 1024); /* fewer, larger sink writes */
   curl_easy_setopt(x->h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(x->h, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_data);
