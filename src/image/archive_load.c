@@ -404,7 +404,7 @@ static int docker_item(struct loader *l, json_t *item, struct imgs *index, struc
   if (!cfg || !json_is_array(layers))
     return mtk_err_set(err, MTK_E_INVALID, "manifest.json: an entry without Config or Layers");
   char config[MTK_DIGEST_SIZE];
-  int64_t config_size;
+  int64_t config_size = 0;
   if (file_blob(l, cfg, config, &config_size, err) < 0)
     return mtk_err_wrap(err, "manifest.json");
   size_t n = json_array_size(layers);
