@@ -144,7 +144,8 @@ static const struct mtk_cli_cmd image_cmds[] = {
                mtk_cli_image_import),
     IMAGE_VERB("inspect", "[OPTIONS] IMAGE [IMAGE...]",
                "Display detailed information on one or more images",
-               "  -f, --format json          Format the output (only json)\n"
+               "  -f, --format FORMAT        json (default), or a template of {{.Field}}\n"
+               "                             and {{json .Field}} items\n"
                "  -h, --help                 Print this help\n",
                mtk_cli_image_inspect),
     IMAGE_VERB("load", "[OPTIONS]", "Load an image from a tar archive or STDIN",

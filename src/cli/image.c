@@ -699,6 +699,59 @@ static json_t *inspect_one(struct mtk_store *s, const struct mtk_store_image *im
   return o;
 }
 
+/* The value at ".A.B" of o (borrowed), or NULL. */
+static json_t *json_path(json_t *o, const char *path)
+{
+  mtk_autofree char *p = mtk_xstrdup(path);
+  char *save = NULL;
+  for (char *k = strtok_r(p, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+    o = json_object_get(o, k);
+  return o;
+}
+
+/* `inspect --format` with a subset of Go templates: {{.Field.Sub}} (strings
+ * and numbers as text, the rest as JSON), {{json .Field}} and {{json .}}. */
+static int inspect_template(json_t *o, const char *tmpl, struct mtk_err **err)
+{
+  mtk_autostrbuf sb = MTK_STRBUF_INIT;
+  for (const char *p = tmpl; *p;) {
+    const char *end = strncmp(p, "{{", 2) == 0 ? strstr(p, "}}") : NULL;
+    if (!end) {
+      if (p[0] == '\\' && (p[1] == 'n' || p[1] == 't')) {
+        mtk_strbuf_addc(&sb, p[1] == 'n' ? '\n' : '\t');
+        p += 2;
+      } else {
+        mtk_strbuf_addc(&sb, *p++);
+      }
+      continue;
+    }
+    mtk_autofree char *act = mtk_xstrndup(p + 2, (size_t) (end - p - 2));
+    char *a = act + strspn(act, " ");
+    for (char *e = a + strlen(a); e > a && e[-1] == ' ';)
+      *--e = '\0';
+    bool as_json = strncmp(a, "json ", 5) == 0;
+    if (as_json)
+      a += 5 + strspn(a + 5, " ");
+    if (a[0] != '.')
+      return mtk_err_set(err, MTK_E_USAGE,
+                         "template: unsupported action \"{{%s}}\" ({{.Field}} and {{json .Field}} "
+                         "are)",
+                         act);
+    json_t *v = a[1] ? json_path(o, a + 1) : o;
+    if (!v)
+      return mtk_err_set(err, MTK_E_USAGE, "template: no field \"%s\"", a);
+    if (!as_json && json_is_string(v)) {
+      mtk_strbuf_adds(&sb, json_string_value(v));
+    } else {
+      mtk_autofree char *t = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+      mtk_strbuf_adds(&sb, t);
+    }
+    p = end + 2;
+  }
+  printf("%s\n", sb.buf ? sb.buf : "");
+  return 0;
+}
+
 int mtk_cli_image_inspect(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
                           struct mtk_err **err)
 {
@@ -715,8 +768,8 @@ int mtk_cli_image_inspect(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, in
       break;
       HELP_AND_ERRORS;
   }
-  if (format && strcmp(format, "json") != 0)
-    return mtk_cli_usage_error(cmd, err, "--format: only \"json\" is supported");
+  if (format && (!*format || strcmp(format, "json") == 0))
+    format = NULL;
   if (argc - optind < 1)
     return mtk_cli_usage_error(cmd, err, "\"image inspect\" requires at least 1 argument");
   mtk_autoptr(mtk_store) s = NULL;
@@ -737,9 +790,20 @@ int mtk_cli_image_inspect(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, in
     else
       mtk_err_free(&e);
   }
-  mtk_autofree char *text = json_dumps(arr, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+  int r = 0;
+  if (format) {
+    size_t i;
+    json_t *o;
+    json_array_foreach(arr, i, o) if (r == 0) r = inspect_template(o, format, err);
+  } else {
+    mtk_autofree char *text = json_dumps(arr, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+    printf("%s\n", text);
+  }
   json_decref(arr);
-  printf("%s\n", text);
+  if (r < 0) {
+    mtk_err_free(&missing);
+    return -1;
+  }
   if (missing) {
     *err = missing;
     return -1;

@@ -63,6 +63,9 @@ check "pull --platform linux/arm64 from a manifest list" 0 stdout 'Pull complete
 is "the arm64 image was picked" "$(cat "$(lowerdir "$R:docker-list")/etc/arch")" arm64
 is "inspect: Architecture arm64" \
   "$(mtk image inspect "$R:docker-list" | jq -r '.[0].Architecture')" arm64
+is "inspect -f with a template" \
+  "$(mtk image inspect -f '{{.Os}}/{{.Architecture}} {{json .Config.Cmd}}' "$R:docker-list")" \
+  'linux/arm64 ["/bin/sh"]'
 
 run mtk image pull --platform linux/s390x "$R:oci-index"
 check "no manifest for the platform: exit 18, the platforms seen" 18 \
