@@ -9,7 +9,7 @@
 source "${MTK_SOURCE_DIR:-$(dirname "$0")/../..}/tests/fixtures/registry/image-test-lib.sh"
 require_tools
 
-reg_start A open || skip_all "docker-registry did not start"
+reg_start A open || { echo "Bail out! docker-registry did not start"; exit 1; }
 reg_build_images "$WORK/oci" || { echo "Bail out! umoci could not build the images"; exit 1; }
 reg_push_fixture "$REG_A" test/busybox "$WORK/oci" ||
   { echo "Bail out! could not push the fixture images"; exit 1; }

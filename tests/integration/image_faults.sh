@@ -10,7 +10,7 @@
 source "${MTK_SOURCE_DIR:-$(dirname "$0")/../..}/tests/fixtures/registry/image-test-lib.sh"
 require_tools
 
-reg_start A open || skip_all "docker-registry did not start"
+reg_start A open || { echo "Bail out! docker-registry did not start"; exit 1; }
 reg_build_images "$WORK/oci" || { echo "Bail out! umoci could not build the images"; exit 1; }
 skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$WORK/oci:busybox-amd64" \
   "docker://$REG_A/test/busybox:1" || { echo "Bail out! skopeo push failed"; exit 1; }
