@@ -102,6 +102,36 @@ int mtk_cli_config(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
 int mtk_cli_version(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
                     struct mtk_err **err);
 
+/* build.c (the handlers of the "build" and "image build" entries). */
+int mtk_cli_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                  struct mtk_err **err);
+int mtk_cli_image_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
+                        char **argv, struct mtk_err **err);
+
+/* image.c and login.c: the image, login and logout handlers. */
+int mtk_cli_image_pull(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                       struct mtk_err **);
+int mtk_cli_image_push(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                       struct mtk_err **);
+int mtk_cli_image_tag(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                      struct mtk_err **);
+int mtk_cli_image_ls(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                     struct mtk_err **);
+int mtk_cli_image_rm(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                     struct mtk_err **);
+int mtk_cli_image_inspect(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                          struct mtk_err **);
+int mtk_cli_image_prune(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                        struct mtk_err **);
+int mtk_cli_image_import(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                         struct mtk_err **);
+int mtk_cli_image_save(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                       struct mtk_err **);
+int mtk_cli_image_load(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                       struct mtk_err **);
+int mtk_cli_login(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
+int mtk_cli_logout(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
+
 /* model.c: what `mtk config` does to the loaded model before printing. */
 /* Re-escapes every '$' of every string value (not keys) as "$$", in place. */
 void mtk_cli_model_escape_dollars(json_t *v);

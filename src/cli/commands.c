@@ -40,12 +40,6 @@ static const char version_options[] =
     "      --short                Print the version number only\n"
     "  -h, --help                 Print this help\n";
 
-/* build.c (the handlers of the "build" and "image build" entries). */
-int mtk_cli_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
-                  struct mtk_err **err);
-int mtk_cli_image_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
-                        char **argv, struct mtk_err **err);
-
 static const char build_options[] =
     "      --check                Check the Dockerfiles of the services: print the stages and\n"
     "                             instructions that would be built, and the build checks'\n"
@@ -102,29 +96,6 @@ static const struct mtk_cli_cmd container_cmds[] = {
     {0},
 };
 
-/* Handlers of cli/image.c and cli/login.c (declared here, next to their entries). */
-int mtk_cli_image_pull(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                       struct mtk_err **);
-int mtk_cli_image_push(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                       struct mtk_err **);
-int mtk_cli_image_tag(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                      struct mtk_err **);
-int mtk_cli_image_ls(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                     struct mtk_err **);
-int mtk_cli_image_rm(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                     struct mtk_err **);
-int mtk_cli_image_inspect(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                          struct mtk_err **);
-int mtk_cli_image_prune(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                        struct mtk_err **);
-int mtk_cli_image_import(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                         struct mtk_err **);
-int mtk_cli_image_save(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                       struct mtk_err **);
-int mtk_cli_image_load(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                       struct mtk_err **);
-int mtk_cli_login(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
-int mtk_cli_logout(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
 
 #define IMAGE_VERB(n, a, s, o, r) {.parent = "image", .name = n, .args = a, .summary = s, \
                                    .options = o, .run = r}
@@ -444,7 +415,8 @@ static int not_available(const struct mtk_cli_cmd *cmd, struct mtk_err **err)
 {
   mtk_autofree char *path = mtk_cli_cmd_path(cmd);
   int r = mtk_err_set(err, MTK_E_GENERIC, "'%s' is not available in this version yet", path);
-  mtk_err_hint(err, "This version implements 'mtk config' and 'mtk version'; "
+  mtk_err_hint(err, "This version implements 'mtk config', 'mtk build --check', the "
+                    "'mtk image' commands, 'mtk login'/'logout' and 'mtk version'; "
                     "see 'mtk --help'.");
   return r;
 }

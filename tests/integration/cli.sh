@@ -95,8 +95,8 @@ check "missing option value: exit 16" 16 stderr 'needs a value'
 run "$MTK" up
 check "mtk up: exit 1, not available yet" 1 \
   stderr "^mtk: 'up' is not available in this version yet" stderr '^hint: '
-run "$MTK" image pull busybox
-check "mtk image pull: exit 1, not available yet" 1 stderr "'image pull' is not available"
+run "$MTK" network ls
+check "mtk network ls: exit 1, not available yet" 1 stderr "'network ls' is not available"
 
 # --- version, global option forms, colour -----------------------------------------
 run "$MTK" version
