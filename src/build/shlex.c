@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "build/shlex.h"
-#include "compose/interp.h"
 #include "util/cleanup.h"
+#include "util/gostr.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 
@@ -81,14 +81,14 @@ static void words_finish(struct words *w)
 
 static void words_add_raw_char(struct words *w, uint32_t r)
 {
-  mtk_shlex_add_rune(w->buf, r);
+  mtk_utf8_append(w->buf, r);
   w->in_word = true;
 }
 
 /* An unquoted rune: white space ends the word, anything else extends it. */
 static void words_add_char(struct words *w, uint32_t r)
 {
-  if (!mtk_shlex_is_space(r))
+  if (!mtk_go_is_space(r))
     words_add_raw_char(w, r);
   else if (w->in_word && w->buf->len > 0)
     words_finish(w);
@@ -99,7 +99,7 @@ static void words_add_string(struct words *w, const char *s, size_t n)
 {
   uint32_t r;
   for (size_t i = 0; i < n;) {
-    i += mtk_interp_utf8_decode(s + i, n - i, &r);
+    i += mtk_utf8_decode(s + i, n - i, &r);
     words_add_char(w, r);
   }
 }
@@ -119,7 +119,7 @@ static int32_t peek_w(const struct mtk_shlex *l, size_t *w)
     *w = 0;
     return END;
   }
-  *w = mtk_interp_utf8_decode(l->src + l->pos, l->len - l->pos, &r);
+  *w = mtk_utf8_decode(l->src + l->pos, l->len - l->pos, &r);
   return (int32_t) r;
 }
 
@@ -140,7 +140,7 @@ static int32_t next(struct mtk_shlex *l)
 /* Appends a rune of the word (END, which BuildKit prints as string(rune(-1)), is U+FFFD). */
 static void add(struct mtk_strbuf *sb, int32_t r)
 {
-  mtk_shlex_add_rune(sb, r < 0 ? 0xFFFD : (uint32_t) r);
+  mtk_utf8_append(sb, r < 0 ? 0xFFFD : (uint32_t) r);
 }
 
 static int fail(struct mtk_err **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -194,8 +194,8 @@ static char *process_name(struct mtk_shlex *l)
   mtk_autostrbuf name = MTK_STRBUF_INIT;
   int32_t ch;
   while ((ch = peek(l)) != END) {
-    if (name.len == 0 && mtk_shlex_is_digit((uint32_t) ch)) {
-      while ((ch = peek(l)) != END && mtk_shlex_is_digit((uint32_t) ch))
+    if (name.len == 0 && mtk_go_is_digit((uint32_t) ch)) {
+      while ((ch = peek(l)) != END && mtk_go_is_digit((uint32_t) ch))
         add(&name, next(l));
       break;
     }
@@ -203,7 +203,7 @@ static char *process_name(struct mtk_shlex *l)
       add(&name, next(l));
       break;
     }
-    if (!mtk_shlex_is_letter((uint32_t) ch) && !mtk_shlex_is_digit((uint32_t) ch) && ch != '_')
+    if (!mtk_go_is_letter((uint32_t) ch) && !mtk_go_is_digit((uint32_t) ch) && ch != '_')
       break;
     add(&name, next(l));
   }
@@ -531,7 +531,7 @@ static int process(struct mtk_shlex *l, const char *word, const struct mtk_strma
   l->len = strlen(word);
   l->pos = 0;
   /* text/scanner skips a byte order mark at the very start. */
-  if (l->len && mtk_interp_utf8_decode(word, l->len, &r) == 3 && r == 0xFEFF)
+  if (l->len && mtk_utf8_decode(word, l->len, &r) == 3 && r == 0xFEFF)
     l->pos = 3;
   l->env = env;
   l->matched = matched;
@@ -545,7 +545,7 @@ static int process(struct mtk_shlex *l, const char *word, const struct mtk_strma
   mtk_strbuf_reset(&l->wbuf);
   if (rc == 0)
     return 0;
-  mtk_autofree char *q = mtk_interp_go_quote(word, l->len);
+  mtk_autofree char *q = mtk_go_quote(word, l->len);
   mtk_err_wrap(&e, "failed to process %s", q);
   if (err && !*err)
     *err = e;

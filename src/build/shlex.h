@@ -18,7 +18,6 @@
 
 #include "mtk/err.h"
 
-struct mtk_strbuf;
 struct mtk_strmap;
 
 /* A lexer with an escape token; not safe to share between threads during a call. */
@@ -68,14 +67,8 @@ char *mtk_shlex_word_ex(struct mtk_shlex *l, const char *word, const struct mtk_
                         struct mtk_strmap *matched, struct mtk_strmap *unmatched,
                         struct mtk_err **err);
 
-/* --- Internal to src/build/shlex*.c (character classes and patterns, shlex_glob.c) --- */
-
-/* Go's unicode.IsLetter, unicode.IsDigit and unicode.IsSpace (Unicode 15.0). */
-bool mtk_shlex_is_letter(uint32_t r);
-bool mtk_shlex_is_digit(uint32_t r);
-bool mtk_shlex_is_space(uint32_t r);
-/* Appends rune r as UTF-8, as Go's WriteRune (U+FFFD for a surrogate or r > U+10FFFF). */
-void mtk_shlex_add_rune(struct mtk_strbuf *sb, uint32_t r);
+/* --- Internal to src/build/shlex*.c (the patterns, shlex_glob.c; characters are classed by
+   util/gostr.h) --- */
 
 /* ${VAR#p} ${VAR##p} (suffix false) and ${VAR%p} ${VAR%%p} (suffix true): `value` without its
    shortest (greedy: longest) prefix or suffix matching the shell pattern `pattern` (`*`, `?`,

@@ -17,6 +17,7 @@
 
 #include "compose/interp.h"
 #include "util/cleanup.h"
+#include "util/gostr.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 
@@ -57,83 +58,6 @@ struct match {
   char op[3];      /* "" (plain $NAME / ${NAME}), "$" (escaped), or ":-", "-", ":?", ... */
   size_t op_end;   /* braced with op: start of the text after the operator */
 };
-
-size_t mtk_interp_utf8_decode(const char *str, size_t n, uint32_t *rune)
-{
-  const unsigned char *s = (const unsigned char *)str;
-  unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-  size_t w;
-  uint32_t r;
-
-  *rune = 0xFFFD;
-  if (c < 0x80) {
-    *rune = c;
-    return 1;
-  }
-  if (c >= 0xC2 && c <= 0xDF)
-    w = 2, r = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF)
-    w = 3, r = c & 0x0F, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-  else if (c >= 0xF0 && c <= 0xF4)
-    w = 4, r = c & 0x07, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-  else
-    return 1;
-  if (n < w || s[1] < lo || s[1] > hi)
-    return 1;
-  r = (r << 6) | (s[1] & 0x3F);
-  for (size_t i = 2; i < w; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 1;
-    r = (r << 6) | (s[i] & 0x3F);
-  }
-  *rune = r;
-  return w;
-}
-
-/* Go's unicode.IsPrint, approximated outside ASCII: C1 controls, non-ASCII spaces, the
- * common format characters, private use and the unassigned planes 4-13 are not printable;
- * all else is (unassigned code points in the other planes are wrongly kept as they are). */
-static bool go_is_print(uint32_t r)
-{
-  if (r < 0x80)
-    return r >= 0x20 && r < 0x7F;
-  if (r < 0xA0 || r == 0xA0 || r == 0xAD || r == 0x1680 || (r >= 0x2000 && r <= 0x200F))
-    return false;
-  if ((r >= 0x2028 && r <= 0x202F) || (r >= 0x205F && r <= 0x206F) || r == 0x3000)
-    return false;
-  if (r == 0xFEFF || (r >= 0xFFF9 && r <= 0xFFFB) || (r >= 0xE000 && r <= 0xF8FF))
-    return false;
-  return r < 0x40000 || (r >= 0xE0000 && r < 0xF0000);
-}
-
-char *mtk_interp_go_quote(const char *s, size_t n)
-{
-  static const char named[] = "\a\b\f\n\r\t\v", letters[] = "abfnrtv";
-  mtk_autostrbuf sb = MTK_STRBUF_INIT;
-  mtk_strbuf_addc(&sb, '"');
-  for (size_t i = 0; i < n;) {
-    uint32_t r;
-    size_t w = mtk_interp_utf8_decode(s + i, n - i, &r);
-    const char *esc = r && r < 0x80 ? strchr(named, (int)r) : NULL;
-    if (r == 0xFFFD && w == 1)
-      mtk_strbuf_addf(&sb, "\\x%02x", (unsigned char)s[i]);
-    else if (r == '"' || r == '\\')
-      mtk_strbuf_addf(&sb, "\\%c", (char)r);
-    else if (go_is_print(r))
-      mtk_strbuf_add(&sb, s + i, w);
-    else if (esc)
-      mtk_strbuf_addf(&sb, "\\%c", letters[esc - named]);
-    else if (r < 0x80)
-      mtk_strbuf_addf(&sb, "\\x%02x", (unsigned)r);
-    else if (r < 0x10000)
-      mtk_strbuf_addf(&sb, "\\u%04x", (unsigned)r);
-    else
-      mtk_strbuf_addf(&sb, "\\U%08x", (unsigned)r);
-    i += w;
-  }
-  mtk_strbuf_addc(&sb, '"');
-  return mtk_strbuf_steal(&sb);
-}
 
 /* Length of a name character at s (compose-go's `(?i)[_a-z0-9]`), 0 when there is none.
  * Go's case folding makes [a-z] also match U+017F (long s) and U+212A (Kelvin sign). */
@@ -290,7 +214,7 @@ static void apply_op(struct subst *s, size_t fi, const struct match *m)
 
 static int invalid(struct subst *s, const struct frame *f, char **bad, struct mtk_err **err)
 {
-  mtk_autofree char *q = mtk_interp_go_quote(s->t + f->start, f->end - f->start);
+  mtk_autofree char *q = mtk_go_quote(s->t + f->start, f->end - f->start);
   if (bad)
     *bad = mtk_xstrndup(s->t + f->start, f->end - f->start);
   return mtk_err_set(err, MTK_E_INVALID, "Invalid template: %s", q);

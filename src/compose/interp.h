@@ -6,7 +6,6 @@
 #define MTK_COMPOSE_INTERP_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "mtk/err.h"
 
@@ -37,14 +36,5 @@ char *mtk_interp_substitute_ex(const char *tmpl, mtk_interp_lookup_cb lookup, vo
 /* A lookup callback over a map: ud is a `const struct mtk_strmap *`.  A key that is present
    with a NULL value counts as unset. */
 const char *mtk_interp_strmap_lookup(const char *name, void *ud);
-
-/* Decodes the UTF-8 rune at s[0..n) (n > 0) as Go's utf8.DecodeRune: returns its width and
-   sets *rune; an invalid or truncated sequence gives U+FFFD and width 1. */
-size_t mtk_interp_utf8_decode(const char *s, size_t n, uint32_t *rune);
-
-/* s[0..n) quoted as Go's strconv.Quote (%q, %#v) does, for error messages that reproduce
-   compose-go's: ASCII escapes exact; non-ASCII runes kept except invalid UTF-8 (\x..) and
-   the common non-printable ones (\u....).  Owned by the caller. */
-char *mtk_interp_go_quote(const char *s, size_t n);
 
 #endif

@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "build/shlex.h"
-#include "compose/interp.h"
 #include "conformance.h"
 #include "util/cleanup.h"
+#include "util/gostr.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 
@@ -26,24 +26,14 @@ MTK_DEFINE_AUTOPTR(mtk_shlex, mtk_shlex_free)
 
 static char *quote(const char *s)
 {
-  return mtk_interp_go_quote(s, strlen(s));
+  return mtk_go_quote(s, strlen(s));
 }
 
 /* Go's strings.TrimSpace (Unicode white space at both ends); returns an owned copy. */
 static char *trim_space(const char *s)
 {
-  size_t n = strlen(s), i = 0, start = n, end = 0, w;
-  uint32_t r;
-  while (i < n) {
-    w = mtk_interp_utf8_decode(s + i, n - i, &r);
-    if (!mtk_shlex_is_space(r)) {
-      if (start == n)
-        start = i;
-      end = i + w;
-    }
-    i += w;
-  }
-  return start == n ? mtk_xstrdup("") : mtk_xstrndup(s + start, end - start);
+  size_t n = strlen(s), start = mtk_go_space_prefix(s, n);
+  return mtk_xstrndup(s + start, mtk_go_trim_right_len(s + start, n - start));
 }
 
 /* Splits s at every `sep` (Go's strings.Split); returns an owned NULL-terminated array. */

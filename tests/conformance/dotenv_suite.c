@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "compose/dotenv.h"
-#include "compose/interp.h"
 #include "conformance.h"
 #include "util/cleanup.h"
+#include "util/gostr.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 
@@ -24,7 +24,7 @@ struct tally {
 
 static char *quote(const char *s)
 {
-  return s ? mtk_interp_go_quote(s, strlen(s)) : mtk_xstrdup("(absent)");
+  return s ? mtk_go_quote(s, strlen(s)) : mtk_xstrdup("(absent)");
 }
 
 static char *map_text(const struct mtk_strmap *m)

@@ -12,6 +12,7 @@
 #include "compose/interp.h"
 #include "conformance.h"
 #include "util/cleanup.h"
+#include "util/gostr.h"
 #include "util/strmap.h"
 
 static void env_to_map(json_t *env, struct mtk_strmap *m)
@@ -35,20 +36,20 @@ static bool run_case(json_t *c, const struct mtk_strmap *env)
     return false;
   }
   mtk_autofree char *got = mtk_interp_substitute(tmpl, mtk_interp_strmap_lookup, (void *)env, &err);
-  mtk_autofree char *qt = mtk_interp_go_quote(tmpl, strlen(tmpl));
+  mtk_autofree char *qt = mtk_go_quote(tmpl, strlen(tmpl));
   bool ok;
   if (want) {
     ok = got && strcmp(got, want) == 0;
     if (!ok) {
-      mtk_autofree char *qw = mtk_interp_go_quote(want, strlen(want));
-      mtk_autofree char *qg = got ? mtk_interp_go_quote(got, strlen(got)) : NULL;
+      mtk_autofree char *qw = mtk_go_quote(want, strlen(want));
+      mtk_autofree char *qg = got ? mtk_go_quote(got, strlen(got)) : NULL;
       printf("FAIL template %s: expected %s, got %s%s\n", qt, qw,
              qg ? qg : "error: ", qg ? "" : err->msg);
     }
   } else {
     ok = got == NULL && err && strstr(err->msg, want_err) != NULL;
     if (!ok) {
-      mtk_autofree char *qg = got ? mtk_interp_go_quote(got, strlen(got)) : NULL;
+      mtk_autofree char *qg = got ? mtk_go_quote(got, strlen(got)) : NULL;
       printf("FAIL template %s: expected an error containing \"%s\", got %s%s\n", qt, want_err,
              qg ? qg : "error: ", qg ? "" : err->msg);
     }

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "build/shlex.h"
-#include "compose/interp.h"
 #include "util/cleanup.h"
+#include "util/gostr.h"
 #include "util/strmap.h"
 
 static const char *const envs[][8] = {
@@ -30,7 +30,7 @@ static bool plain(const char *s, char esc)
   if (strpbrk(s, "$<'\"") || strchr(s, esc))
     return false;
   for (size_t i = 0, w; i < n; i += w) {
-    w = mtk_interp_utf8_decode(s + i, n - i, &r);
+    w = mtk_utf8_decode(s + i, n - i, &r);
     if ((r == 0xFFFD && w == 1) || (i == 0 && r == 0xFEFF))
       return false;
   }

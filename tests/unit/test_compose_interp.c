@@ -10,6 +10,7 @@
 #include "compose/interp.h"
 #include "tap.h"
 #include "util/cleanup.h"
+#include "util/gostr.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
 
@@ -120,7 +121,7 @@ static int test_invalid_names_subtemplate(void)
     char *r = mtk_interp_substitute_ex(cases[i][0], NULL, NULL, &bad, &err);
     MTK_ASSERT(r == NULL);
     MTK_ASSERT_STREQ(bad, cases[i][1]);
-    mtk_autofree char *q = mtk_interp_go_quote(bad, strlen(bad));
+    mtk_autofree char *q = mtk_go_quote(bad, strlen(bad));
     mtk_autofree char *want = mtk_xasprintf("Invalid template: %s", q);
     MTK_ASSERT_STREQ(err->msg, want);
     MTK_ASSERT_EQ(err->code, MTK_E_INVALID);
@@ -227,32 +228,6 @@ static int test_deep_nesting(void)
   return 0;
 }
 
-static int test_go_quote(void)
-{
-  mtk_autofree char *a = mtk_interp_go_quote("a\"b\\c\n\t\x01\x7f", 9);
-  mtk_autofree char *b = mtk_interp_go_quote("\xC3\xA9\xFF\xC2\xA0\xEF\xBB\xBF", 8);
-  mtk_autofree char *c = mtk_interp_go_quote("\0", 1);
-  MTK_ASSERT_STREQ(a, "\"a\\\"b\\\\c\\n\\t\\x01\\x7f\"");
-  MTK_ASSERT_STREQ(b, "\"\xC3\xA9\\xff\\u00a0\\ufeff\"");
-  MTK_ASSERT_STREQ(c, "\"\\x00\"");
-  return 0;
-}
-
-static int test_utf8_decode(void)
-{
-  uint32_t r;
-  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xE2\x84\xAA", 3, &r), 3);
-  MTK_ASSERT_EQ(r, 0x212A);
-  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xE2\x84", 2, &r), 1); /* truncated */
-  MTK_ASSERT_EQ(r, 0xFFFD);
-  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xC0\x80", 2, &r), 1);         /* overlong */
-  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xED\xA0\x80", 3, &r), 1);     /* surrogate */
-  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xF4\x90\x80\x80", 4, &r), 1); /* > U+10FFFF */
-  MTK_ASSERT_EQ(mtk_interp_utf8_decode("\xF0\x9F\x98\x80", 4, &r), 4);
-  MTK_ASSERT_EQ(r, 0x1F600);
-  return 0;
-}
-
 int main(void)
 {
   static const struct mtk_test tests[] = {
@@ -265,8 +240,6 @@ int main(void)
     { "NULL lookup and empty template", test_null_lookup_and_empty },
     { "long flat input", test_long_flat_input },
     { "deep nesting", test_deep_nesting },
-    { "Go quoting", test_go_quote },
-    { "UTF-8 decoding", test_utf8_decode },
     { NULL, NULL },
   };
   return mtk_test_main(tests);

@@ -80,6 +80,7 @@ static int test_quote_bom(void)
 {
   QUOTE_IS("\xef\xbb\xbfx", "\"\\ufeffx\"");
   QUOTE_IS("x\xef\xbb\xbf", "\"x\\ufeff\"");
+  QUOTE_IS("\xc3\xa9\xff\xc2\xa0\xef\xbb\xbf", "\"\xc3\xa9\\xff\\u00a0\\ufeff\"");
   return 0;
 }
 
