@@ -114,7 +114,7 @@ static size_t trim_newline(const char *s, size_t n)
 
 static bool is_comment(const char *s, size_t n)
 {
-  size_t i = mtk_df_space_prefix(s, n);
+  size_t i = mtk_go_space_prefix(s, n);
   return i < n && s[i] == '#';
 }
 
@@ -177,8 +177,8 @@ static int directive(struct state *st, const char *s, size_t n, bool *is_directi
  * the text is the line without its first byte, trimmed. */
 static void remember_comment(struct state *st, const char *s, size_t n)
 {
-  size_t lead = mtk_df_space_prefix(s + 1, n - 1);
-  size_t keep = mtk_df_trim_right_len(s + 1 + lead, n - 1 - lead);
+  size_t lead = mtk_go_space_prefix(s + 1, n - 1);
+  size_t keep = mtk_go_trim_right_len(s + 1 + lead, n - 1 - lead);
   if (keep == 0) {
     st->n_comments = 0;
     return;
@@ -220,7 +220,7 @@ static void read_continuation(struct state *st, struct mtk_strbuf *buf)
     st->line++;
     if (is_comment(raw, n))
       continue;
-    if (mtk_df_space_prefix(raw, tn) == tn) {
+    if (mtk_go_space_prefix(raw, tn) == tn) {
       empty_seen = true;
       continue;
     }
@@ -292,7 +292,7 @@ static int instruction(struct state *st, const char *raw, size_t n, int *err_lin
   bool comment = is_comment(raw, n), is_dir = false;
   if (comment)
     remember_comment(st, raw, n);
-  size_t tn = trim_newline(raw, n), lead = mtk_df_space_prefix(raw, tn);
+  size_t tn = trim_newline(raw, n), lead = mtk_go_space_prefix(raw, tn);
   const char *s = raw + lead;
   tn -= lead;
   *err_line = st->line + 1;

@@ -74,7 +74,7 @@ int mtk_df_directive_line(struct df_directives *d, const char *line, size_t n, i
     d->done = true;
     return 0;
   }
-  size_t skip = 1 + mtk_df_space_prefix(line + 1, n - 1);
+  size_t skip = 1 + mtk_go_space_prefix(line + 1, n - 1);
   size_t name_len;
   if (!match_directive(line + skip, n - skip, &name_len, value, value_len)) {
     d->done = true;
@@ -115,7 +115,7 @@ static bool scan_directive(const char *text, size_t len, const char *prefix, int
       n--;
     if (n < plen || memcmp(line, prefix, plen) != 0)
       return false;
-    size_t skip = plen + mtk_df_space_prefix(line + plen, n - plen);
+    size_t skip = plen + mtk_go_space_prefix(line + plen, n - plen);
     size_t name_len;
     const char *v;
     size_t vn;

@@ -22,14 +22,14 @@ static void open_frame(struct mtk_strbuf *out, struct frame *f, const struct mtk
                        bool is_child)
 {
   *f = (struct frame){n, n->next, 0, out->len, is_child};
-  mtk_df_lower(out, n->value, n->value_len);
+  mtk_go_lower_append(out, n->value, n->value_len);
   if (n->n_flags == 0)
     return;
   mtk_strbuf_adds(out, " [");
   for (size_t i = 0; i < n->n_flags; i++) {
     if (i)
       mtk_strbuf_addc(out, ' ');
-    mtk_df_quote(out, n->flags[i].s, n->flags[i].len);
+    mtk_go_quote_append(out, n->flags[i].s, n->flags[i].len);
   }
   mtk_strbuf_addc(out, ']');
 }
@@ -38,8 +38,8 @@ static void open_frame(struct mtk_strbuf *out, struct frame *f, const struct mtk
 static void trim_from(struct mtk_strbuf *out, size_t start)
 {
   size_t n = out->len - start;
-  size_t lead = mtk_df_space_prefix(out->buf + start, n);
-  size_t keep = mtk_df_trim_right_len(out->buf + start + lead, n - lead);
+  size_t lead = mtk_go_space_prefix(out->buf + start, n);
+  size_t keep = mtk_go_trim_right_len(out->buf + start + lead, n - lead);
   if (lead)
     memmove(out->buf + start, out->buf + start + lead, keep);
   out->len = start + keep;
@@ -74,7 +74,7 @@ char *mtk_dockerfile_dump_n(const struct mtk_df_node *root, size_t *len)
       if (arg->n_children > 0)
         sub = arg;
       else
-        mtk_df_quote(&out, arg->value, arg->value_len);
+        mtk_go_quote_append(&out, arg->value, arg->value_len);
     } else {
       trim_from(&out, f->start);
       if (f->is_child)

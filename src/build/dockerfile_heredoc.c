@@ -15,6 +15,7 @@
 
 #include "build/dockerfile_int.h"
 #include "util/cleanup.h"
+#include "util/gostr.h"
 
 #define LEX_EOF (-1)
 #define LEX_ESCAPE '\\'
@@ -76,13 +77,13 @@ static void words_free(struct words *w)
 
 static void add_raw_char(struct lex *l, struct words *w, int32_t ch)
 {
-  mtk_df_utf8_add(&l->wbuf, ch);
+  mtk_utf8_append(&l->wbuf, ch);
   w->in_word = true;
 }
 
 static void add_char(struct lex *l, struct words *w, int32_t ch)
 {
-  if (mtk_df_is_space(ch)) {
+  if (mtk_go_is_space((uint32_t) ch)) {
     if (w->in_word && l->wbuf.len != 0)
       words_push(l, w);
   } else {
@@ -93,9 +94,9 @@ static void add_char(struct lex *l, struct words *w, int32_t ch)
 static void add_string(struct lex *l, struct words *w, const struct mtk_strbuf *s)
 {
   for (size_t i = 0; i < s->len;) {
-    int width;
-    add_char(l, w, mtk_df_utf8_decode(s->buf + i, s->len - i, &width));
-    i += (size_t) width;
+    uint32_t r;
+    i += mtk_utf8_decode(s->buf + i, s->len - i, &r);
+    add_char(l, w, (int32_t) r);
   }
 }
 
@@ -106,14 +107,14 @@ static int single_quote(struct lex *l, struct mtk_strbuf *out)
 {
   int32_t ch = next(l);
   if (l->raw_quotes)
-    mtk_df_utf8_add(out, ch);
+    mtk_utf8_append(out, ch);
   for (;;) {
     ch = next(l);
     if (ch == LEX_EOF)
       return fail(l, mtk_xstrdup("unexpected end of statement while looking for matching "
                                  "single-quote"));
     if (ch != '\'' || l->raw_quotes)
-      mtk_df_utf8_add(out, ch);
+      mtk_utf8_append(out, ch);
     if (ch == '\'')
       return 0;
   }
@@ -125,7 +126,7 @@ static int double_quote(struct lex *l, struct mtk_strbuf *out)
 {
   int32_t ch = next(l);
   if (l->raw_quotes)
-    mtk_df_utf8_add(out, ch);
+    mtk_utf8_append(out, ch);
   for (;;) {
     switch (peek(l)) {
       case LEX_EOF:
@@ -134,7 +135,7 @@ static int double_quote(struct lex *l, struct mtk_strbuf *out)
       case '"':
         ch = next(l);
         if (l->raw_quotes)
-          mtk_df_utf8_add(out, ch);
+          mtk_utf8_append(out, ch);
         return 0;
       case '$':
         if (dollar(l, out) < 0)
@@ -144,14 +145,14 @@ static int double_quote(struct lex *l, struct mtk_strbuf *out)
         ch = next(l);
         if (ch == LEX_ESCAPE) {
           if (l->raw_escapes)
-            mtk_df_utf8_add(out, ch);
+            mtk_utf8_append(out, ch);
           int32_t p = peek(l);
           if (p == LEX_EOF)
             continue;
           if (p == '"' || p == '$' || p == LEX_ESCAPE)
             ch = next(l);
         }
-        mtk_df_utf8_add(out, ch);
+        mtk_utf8_append(out, ch);
     }
   }
 }
@@ -166,18 +167,18 @@ static void name(struct lex *l, struct mtk_strbuf *out)
 {
   while (peek(l) != LEX_EOF) {
     int32_t ch = peek(l);
-    if (out->len == 0 && mtk_df_is_digit(ch)) {
-      while (peek(l) != LEX_EOF && mtk_df_is_digit(peek(l)))
-        mtk_df_utf8_add(out, next(l));
+    if (out->len == 0 && mtk_go_is_digit((uint32_t) ch)) {
+      while (peek(l) != LEX_EOF && mtk_go_is_digit((uint32_t) peek(l)))
+        mtk_utf8_append(out, next(l));
       return;
     }
     if (out->len == 0 && special_param(ch)) {
-      mtk_df_utf8_add(out, next(l));
+      mtk_utf8_append(out, next(l));
       return;
     }
-    if (!mtk_df_is_letter(ch) && !mtk_df_is_digit(ch) && ch != '_')
+    if (!mtk_go_is_letter((uint32_t) ch) && !mtk_go_is_digit((uint32_t) ch) && ch != '_')
       return;
-    mtk_df_utf8_add(out, next(l));
+    mtk_utf8_append(out, next(l));
   }
 }
 
@@ -209,7 +210,7 @@ static int braces(struct lex *l, struct mtk_strbuf *out)
     return fail(l, mtk_xstrdup("syntax error: bad substitution"));
   name(l, &nm);
   int32_t ch = next(l);
-  mtk_df_utf8_add(&chs, ch);
+  mtk_utf8_append(&chs, ch);
   if (ch == '}') {
     mtk_strbuf_addf(out, "${%s}", mtk_strbuf_str(&nm));
     return 0;
@@ -228,7 +229,7 @@ static int braces(struct lex *l, struct mtk_strbuf *out)
     bool null_unset = ch == ':';
     if (null_unset) {
       ch = next(l);
-      mtk_df_utf8_add(&chs, ch);
+      mtk_utf8_append(&chs, ch);
     } else if (ch != '+' && ch != '-' && ch != '?' && ch != '#' && ch != '%') {
       return fail(l,
                   mtk_xasprintf("unsupported modifier (%s) in substitution", mtk_strbuf_str(&chs)));
@@ -305,7 +306,7 @@ static int stop_on(struct lex *l, int32_t stop, bool raw_escapes, struct mtk_str
     if (ch == LEX_ESCAPE) {
       if (l->raw_escapes) {
         add_raw_char(l, w, ch);
-        mtk_df_utf8_add(result, ch);
+        mtk_utf8_append(result, ch);
       }
       ch = next(l);
       if (ch == LEX_EOF)
@@ -314,7 +315,7 @@ static int stop_on(struct lex *l, int32_t stop, bool raw_escapes, struct mtk_str
     } else {
       add_char(l, w, ch);
     }
-    mtk_df_utf8_add(result, ch);
+    mtk_utf8_append(result, ch);
   }
   if (rc == 0 && stop != LEX_EOF)
     rc = fail(
@@ -334,18 +335,18 @@ static int process_words(const char *s, size_t n, bool raw_quotes, bool raw_esca
   mtk_autostrbuf result = MTK_STRBUF_INIT;
   l.runes = mtk_xmalloc((n + 1) * sizeof(*l.runes));
   for (size_t i = 0; i < n;) {
-    int width;
-    int32_t r = mtk_df_utf8_decode(s + i, n - i, &width);
-    i += (size_t) width;
+    uint32_t r;
+    size_t width = mtk_utf8_decode(s + i, n - i, &r);
+    i += width;
     /* text/scanner skips a byte order mark at the very start. */
-    if (!(l.n == 0 && i == (size_t) width && r == 0xFEFF))
-      l.runes[l.n++] = r;
+    if (!(l.n == 0 && i == width && r == 0xFEFF))
+      l.runes[l.n++] = (int32_t) r;
   }
   int rc = stop_on(&l, LEX_EOF, raw_escapes, &result, w);
   if (rc < 0) {
     words_free(w);
     mtk_autostrbuf q = MTK_STRBUF_INIT;
-    mtk_df_quote(&q, s, n);
+    mtk_go_quote_append(&q, s, n);
     *emsg = mtk_xasprintf("failed to process %s: %s", mtk_strbuf_str(&q), l.emsg);
   }
   free(l.emsg);
@@ -424,12 +425,12 @@ bool mtk_df_can_contain_heredoc(const struct mtk_df_node *node)
 {
   static const char *const kws[] = {"add", "copy", "run"};
   mtk_autostrbuf kw = MTK_STRBUF_INIT;
-  mtk_df_lower(&kw, node->value, node->value_len);
+  mtk_go_lower_append(&kw, node->value, node->value_len);
   if (strcmp(mtk_strbuf_str(&kw), "onbuild") == 0 && kw.len == 7 && node->next &&
       node->next->n_children > 0) {
     node = node->next->children[0];
     mtk_strbuf_reset(&kw);
-    mtk_df_lower(&kw, node->value, node->value_len);
+    mtk_go_lower_append(&kw, node->value, node->value_len);
   }
   for (size_t i = 0; i < 3; i++)
     if (kw.len == strlen(kws[i]) && memcmp(kw.buf, kws[i], kw.len) == 0)

@@ -130,7 +130,7 @@ static size_t extract_flags(struct df_ctx *ctx, const char *s, size_t n, struct 
       }
       ch = (unsigned char) s[++pos];
     }
-    mtk_df_utf8_add(&sb, ch);
+    mtk_utf8_append(&sb, ch);
   }
   return n;
 }
@@ -140,16 +140,17 @@ static size_t extract_flags(struct df_ctx *ctx, const char *s, size_t n, struct 
 static void parse_words(struct df_ctx *ctx, const char *s, size_t n, struct strv *out)
 {
   mtk_autostrbuf sb = MTK_STRBUF_INIT;
-  int phase = IN_SPACES, w = 0;
-  int32_t ch = 0, quote = 0;
+  int phase = IN_SPACES;
+  size_t w = 0;
+  uint32_t ch = 0, quote = 0;
   bool blank_ok = false;
-  for (size_t pos = 0; pos <= n; pos += (size_t) w) {
+  for (size_t pos = 0; pos <= n; pos += w) {
     if (pos != n)
-      ch = mtk_df_utf8_decode(s + pos, n - pos, &w);
+      w = mtk_utf8_decode(s + pos, n - pos, &ch);
     if (phase == IN_SPACES) {
       if (pos == n)
         break;
-      if (mtk_df_is_space(ch))
+      if (mtk_go_is_space(ch))
         continue;
       phase = IN_WORD;
     }
@@ -159,7 +160,7 @@ static void parse_words(struct df_ctx *ctx, const char *s, size_t n, struct strv
       break;
     }
     if (phase == IN_WORD) {
-      if (mtk_df_is_space(ch)) {
+      if (mtk_go_is_space(ch)) {
         phase = IN_SPACES;
         if (blank_ok || sb.len > 0)
           strv_push(ctx, out, mtk_strbuf_str(&sb), sb.len);
@@ -172,28 +173,28 @@ static void parse_words(struct df_ctx *ctx, const char *s, size_t n, struct strv
         blank_ok = true;
         phase = IN_QUOTE;
       }
-      if (ch == ctx->escape) {
-        if (pos + (size_t) w == n)
+      if (ch == (unsigned char) ctx->escape) {
+        if (pos + w == n)
           continue;
-        mtk_df_utf8_add(&sb, ch);
-        pos += (size_t) w;
-        ch = mtk_df_utf8_decode(s + pos, n - pos, &w);
+        mtk_utf8_append(&sb, ch);
+        pos += w;
+        w = mtk_utf8_decode(s + pos, n - pos, &ch);
       }
-      mtk_df_utf8_add(&sb, ch);
+      mtk_utf8_append(&sb, ch);
       continue;
     }
     if (ch == quote)
       phase = IN_WORD;
-    if (ch == ctx->escape && quote != '\'') {
-      if (pos + (size_t) w == n) {
+    if (ch == (unsigned char) ctx->escape && quote != '\'') {
+      if (pos + w == n) {
         phase = IN_WORD;
         continue;
       }
-      pos += (size_t) w;
-      mtk_df_utf8_add(&sb, ch);
-      ch = mtk_df_utf8_decode(s + pos, n - pos, &w);
+      pos += w;
+      mtk_utf8_append(&sb, ch);
+      w = mtk_utf8_decode(s + pos, n - pos, &ch);
     }
-    mtk_df_utf8_add(&sb, ch);
+    mtk_utf8_append(&sb, ch);
   }
 }
 
@@ -237,7 +238,7 @@ static int parse_name_val(struct df_ctx *ctx, const char *s, size_t n, const cha
     const char *w = words.v[i].s, *eq = memchr(w, '=', words.v[i].len);
     if (!eq) {
       mtk_autostrbuf q = MTK_STRBUF_INIT;
-      mtk_df_quote(&q, w, words.v[i].len);
+      mtk_go_quote_append(&q, w, words.v[i].len);
       ctx->emsg = mtk_xasprintf("Syntax error - can't find = in %s. Must be of the form: "
                                 "name=value",
                                 mtk_strbuf_str(&q));
@@ -334,9 +335,9 @@ static int dispatch(struct df_ctx *ctx, const char *kw, const char *s, size_t n,
 static void split_command(struct df_ctx *ctx, const char *line, size_t n, struct mtk_df_node *node,
                           const char **args, size_t *args_len)
 {
-  size_t lead = mtk_df_space_prefix(line, n);
+  size_t lead = mtk_go_space_prefix(line, n);
   const char *t = line + lead;
-  size_t tn = mtk_df_trim_right_len(t, n - lead), i = 0;
+  size_t tn = mtk_go_trim_right_len(t, n - lead), i = 0;
   while (i < tn && !re_ws(t[i]))
     i++;
   node->value = mtk_df_arena_strndup(ctx->arena, t, i);
@@ -355,9 +356,9 @@ static void split_command(struct df_ctx *ctx, const char *line, size_t n, struct
   }
   free(flags.v);
   const char *a = t + i + start;
-  size_t an = tn - i - start, skip = mtk_df_space_prefix(a, an);
+  size_t an = tn - i - start, skip = mtk_go_space_prefix(a, an);
   *args = a + skip;
-  *args_len = mtk_df_trim_right_len(a + skip, an - skip);
+  *args_len = mtk_go_trim_right_len(a + skip, an - skip);
 }
 
 struct mtk_df_node *mtk_df_node_from_line(struct df_ctx *ctx, const char *line, size_t n)
@@ -368,7 +369,7 @@ struct mtk_df_node *mtk_df_node_from_line(struct df_ctx *ctx, const char *line, 
    * is a suffix of the line without its trailing blanks: the nested nodes share
    * one copy of it (as Go's substrings do), so the chain costs linear memory. */
   char *own = mtk_df_arena_strndup(ctx->arena, line, n);
-  char *trimmed = mtk_df_arena_strndup(ctx->arena, line, mtk_df_trim_right_len(line, n));
+  char *trimmed = mtk_df_arena_strndup(ctx->arena, line, mtk_go_trim_right_len(line, n));
   line = own;
   for (;;) {
     struct mtk_df_node *node = mtk_df_arena_alloc(ctx->arena, sizeof(*node));
@@ -379,7 +380,7 @@ struct mtk_df_node *mtk_df_node_from_line(struct df_ctx *ctx, const char *line, 
     split_command(ctx, line, n, node, &args, &args_len);
     *slot = node;
     mtk_autostrbuf kw = MTK_STRBUF_INIT;
-    mtk_df_lower(&kw, node->value, node->value_len);
+    mtk_go_lower_append(&kw, node->value, node->value_len);
     if (kw.len == 7 && memcmp(kw.buf, "onbuild", 7) == 0) {
       if (args_len == 0)
         return top;

@@ -1,7 +1,7 @@
 /* Private interface between the files of the Dockerfile parser
- * (src/build/dockerfile*.c): the result arena, Go-compatible UTF-8 and
- * Unicode helpers (unicode.IsSpace, strings.ToLower, strconv.Quote), the
- * instruction line parsers, the JSON exec form and heredoc detection.
+ * (src/build/dockerfile*.c): the result arena, the instruction line parsers,
+ * the JSON exec form and heredoc detection.  Strings are handled as Go's
+ * (unicode.IsSpace, strings.ToLower, strconv.Quote) by util/gostr.h.
  *
  * Text is handled as (pointer, length) because a Dockerfile may contain NUL
  * bytes; every string stored in the tree is also NUL-terminated. */
@@ -13,9 +13,9 @@
 #include <stdint.h>
 
 #include "build/dockerfile.h"
+#include "util/gostr.h"
 #include "util/strbuf.h"
 
-#define DF_RUNE_ERROR 0xFFFD
 #define DF_MAX_LINE 65535 /* bufio.MaxScanTokenSize - 1 */
 
 /* Every allocation of a result: freed in one call. */
@@ -30,31 +30,6 @@ struct mtk_df_arena {
 void *mtk_df_arena_alloc(struct mtk_df_arena *a, size_t n); /* zeroed */
 char *mtk_df_arena_strndup(struct mtk_df_arena *a, const char *s, size_t n);
 void mtk_df_arena_free(struct mtk_df_arena *a);
-
-/* --- UTF-8 and Unicode with Go's semantics (dockerfile_unicode.c) --- */
-
-/* utf8.DecodeRune: the rune at s (n > 0 bytes); an invalid or truncated
- * sequence gives DF_RUNE_ERROR with *width 1. */
-int32_t mtk_df_utf8_decode(const char *s, size_t n, int *width);
-/* utf8.DecodeLastRune of s[0:n] (n > 0). */
-int32_t mtk_df_utf8_decode_last(const char *s, size_t n, int *width);
-/* strings.Builder.WriteRune: invalid runes are written as U+FFFD. */
-void mtk_df_utf8_add(struct mtk_strbuf *sb, int32_t r);
-
-bool mtk_df_is_space(int32_t r);    /* unicode.IsSpace */
-bool mtk_df_is_letter(int32_t r);   /* unicode.IsLetter */
-bool mtk_df_is_digit(int32_t r);    /* unicode.IsDigit */
-bool mtk_df_is_print(int32_t r);    /* strconv.IsPrint */
-int32_t mtk_df_to_lower(int32_t r); /* unicode.ToLower */
-
-/* strings.TrimLeftFunc / TrimRightFunc(unicode.IsSpace): bytes to skip at
- * the start, bytes kept from the start. */
-size_t mtk_df_space_prefix(const char *s, size_t n);
-size_t mtk_df_trim_right_len(const char *s, size_t n);
-/* strings.ToLower into sb (appended). */
-void mtk_df_lower(struct mtk_strbuf *sb, const char *s, size_t n);
-/* strconv.Quote appended to sb. */
-void mtk_df_quote(struct mtk_strbuf *sb, const char *s, size_t n);
 
 /* --- instruction lines (dockerfile_instr.c) --- */
 

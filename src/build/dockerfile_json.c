@@ -223,19 +223,20 @@ static void unquote(struct mtk_strbuf *sb, const char *s, size_t n)
         int32_t rr1 = getu4(s + r, n - r);
         if (rr < 0xDC00 && rr1 >= 0xDC00 && rr1 < 0xE000) {
           r += 6;
-          mtk_df_utf8_add(sb, ((rr - 0xD800) << 10 | (rr1 - 0xDC00)) + 0x10000);
+          mtk_utf8_append(sb, (uint32_t) (((rr - 0xD800) << 10 | (rr1 - 0xDC00)) + 0x10000));
           continue;
         }
-        rr = DF_RUNE_ERROR;
+        rr = MTK_UTF8_RUNE_ERROR;
       }
-      mtk_df_utf8_add(sb, rr);
+      mtk_utf8_append(sb, (uint32_t) rr); /* getu4's -1 too: U+FFFD */
     } else if (c < 0x80) {
       mtk_strbuf_addc(sb, (char) c);
       r++;
     } else {
-      int w;
-      mtk_df_utf8_add(sb, mtk_df_utf8_decode(s + r, n - r, &w));
-      r += (size_t) w;
+      uint32_t rr;
+      size_t w = mtk_utf8_decode(s + r, n - r, &rr);
+      mtk_utf8_append(sb, rr);
+      r += w;
     }
   }
 }
@@ -267,7 +268,7 @@ static struct mtk_df_node *decode_strings(struct df_ctx *ctx, const char *s, siz
 
 int mtk_df_parse_json(struct df_ctx *ctx, const char *s, size_t n, struct mtk_df_node **out)
 {
-  size_t skip = mtk_df_space_prefix(s, n);
+  size_t skip = mtk_go_space_prefix(s, n);
   s += skip, n -= skip;
   *out = NULL;
   if (n == 0 || s[0] != '[')
