@@ -22,9 +22,17 @@
 #define CPU_PERIOD 100000
 
 static const char *const masked_paths[] = {
-    "/proc/acpi",         "/proc/asound",     "/proc/interrupts", "/proc/kcore",
-    "/proc/keys",         "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi",
-    "/proc/timer_list",   "/proc/timer_stats", "/sys/devices/virtual/powercap",
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/sys/devices/virtual/powercap",
     "/sys/firmware",
 };
 
@@ -69,8 +77,7 @@ static const char *cfg_string(const json_t *cfg, const char *key)
 
 /* process.args: Entrypoint + Cmd; --entrypoint (even "") drops the image Cmd,
  * a command given on the command line replaces it; --init prepends the init. */
-static json_t *build_args(const json_t *cfg, const struct mtk_oci_run_opts *o,
-                          struct mtk_err **err)
+static json_t *build_args(const json_t *cfg, const struct mtk_oci_run_opts *o, struct mtk_err **err)
 {
   json_t *args;
   if (o->entrypoint_set) {
@@ -199,11 +206,12 @@ static json_t *build_process(const char *rootfs, const json_t *cfg,
 {
   const char *cwd = o->workdir ? o->workdir : cfg_string(cfg, "WorkingDir");
   if (o->workdir && o->workdir[0] != '/') {
-    mtk_err_set(err, EINVAL, "the working directory '%s' is invalid, it needs to be an absolute path",
+    mtk_err_set(err, EINVAL,
+                "the working directory '%s' is invalid, it needs to be an absolute path",
                 o->workdir);
     return NULL;
   }
-  mtk_autofree char *cwd_abs = !cwd ? mtk_xstrdup("/")
+  mtk_autofree char *cwd_abs = !cwd            ? mtk_xstrdup("/")
                                : cwd[0] == '/' ? mtk_xstrdup(cwd)
                                                : mtk_xasprintf("/%s", cwd);
   json_t *args = build_args(cfg, o, err);
@@ -214,8 +222,8 @@ static json_t *build_process(const char *rootfs, const json_t *cfg,
     json_decref(user);
     return NULL;
   }
-  json_t *capset = json_pack("{s:O, s:O, s:O}", "bounding", caps, "effective", caps, "permitted",
-                             caps);
+  json_t *capset =
+      json_pack("{s:O, s:O, s:O}", "bounding", caps, "effective", caps, "permitted", caps);
   json_decref(caps);
   return json_pack("{s:b, s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:i}", "terminal", o->tty, "user",
                    user, "args", args, "env", build_env(cfg, o), "cwd", cwd_abs, "capabilities",
@@ -235,8 +243,8 @@ static json_t *mount_json(const char *dst, const char *type, const char *src, co
 
 static bool has_propagation(const char *opts)
 {
-  static const char *const props[] = {"private", "rprivate", "shared", "rshared", "slave",
-                                      "rslave"};
+  static const char *const props[] = {"private", "rprivate", "shared",
+                                      "rshared", "slave",    "rslave"};
   mtk_autofree char *copy = mtk_xstrdup(opts ? opts : "");
   for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
     for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
@@ -275,12 +283,12 @@ static json_t *build_mounts(const struct mtk_oci_run_opts *o, struct mtk_err **e
   int64_t shm = o->shm_size > 0 ? o->shm_size : DEFAULT_SHM_SIZE;
   mtk_autofree char *sys = mtk_xasprintf("nosuid,noexec,nodev,%s", ro);
   mtk_autofree char *cg = mtk_xasprintf("%s,nosuid,noexec,nodev", ro);
-  mtk_autofree char *shm_opts = mtk_xasprintf("nosuid,noexec,nodev,mode=1777,size=%lld",
-                                              (long long) shm);
+  mtk_autofree char *shm_opts =
+      mtk_xasprintf("nosuid,noexec,nodev,mode=1777,size=%lld", (long long) shm);
   json_t *a = json_array();
   json_array_append_new(a, mount_json("/proc", "proc", "proc", "nosuid,noexec,nodev"));
-  json_array_append_new(a, mount_json("/dev", "tmpfs", "tmpfs",
-                                      "nosuid,strictatime,mode=755,size=65536k"));
+  json_array_append_new(
+      a, mount_json("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
   json_array_append_new(a, mount_json("/dev/pts", "devpts", "devpts",
                                       "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
   json_array_append_new(a, mount_json("/sys", "sysfs", "sysfs", sys));
@@ -293,8 +301,8 @@ static json_t *build_mounts(const struct mtk_oci_run_opts *o, struct mtk_err **e
       mtk_err_set(err, EINVAL, "init requested but no absolute path to the init binary given");
       return NULL;
     }
-    json_array_append_new(a, mount_json(MTK_OCI_INIT_PATH, "bind", o->init_binary,
-                                        "rbind,ro,rprivate"));
+    json_array_append_new(
+        a, mount_json(MTK_OCI_INIT_PATH, "bind", o->init_binary, "rbind,ro,rprivate"));
   }
   for (size_t i = 0; i < o->n_mounts; i++) {
     json_t *m = user_mount(&o->mounts[i], err);
@@ -335,21 +343,21 @@ static json_t *build_resources(const struct mtk_oci_run_opts *o)
     devs = json_pack("[{s:b,s:s}, {s:b,s:s,s:i,s:i,s:s}, {s:b,s:s,s:i,s:i,s:s},"
                      " {s:b,s:s,s:i,s:i,s:s}, {s:b,s:s,s:i,s:i,s:s}, {s:b,s:s,s:i,s:i,s:s},"
                      " {s:b,s:s,s:i,s:i,s:s}, {s:b,s:s,s:i,s:i,s:s}]",
-                     "allow", 0, "access", "rwm",                                         //
-                     "allow", 1, "type", "c", "major", 1, "minor", 5, "access", "rwm",    //
-                     "allow", 1, "type", "c", "major", 1, "minor", 3, "access", "rwm",    //
-                     "allow", 1, "type", "c", "major", 1, "minor", 9, "access", "rwm",    //
-                     "allow", 1, "type", "c", "major", 1, "minor", 8, "access", "rwm",    //
-                     "allow", 1, "type", "c", "major", 5, "minor", 0, "access", "rwm",    //
-                     "allow", 1, "type", "c", "major", 5, "minor", 1, "access", "rwm",    //
+                     "allow", 0, "access", "rwm",                                      //
+                     "allow", 1, "type", "c", "major", 1, "minor", 5, "access", "rwm", //
+                     "allow", 1, "type", "c", "major", 1, "minor", 3, "access", "rwm", //
+                     "allow", 1, "type", "c", "major", 1, "minor", 9, "access", "rwm", //
+                     "allow", 1, "type", "c", "major", 1, "minor", 8, "access", "rwm", //
+                     "allow", 1, "type", "c", "major", 5, "minor", 0, "access", "rwm", //
+                     "allow", 1, "type", "c", "major", 5, "minor", 1, "access", "rwm", //
                      "allow", 0, "type", "c", "major", 10, "minor", 229, "access", "rwm");
   json_t *r = json_pack("{s:o}", "devices", devs);
   if (o->memory > 0)
     json_object_set_new(r, "memory", json_pack("{s:I}", "limit", (json_int_t) o->memory));
   if (o->cpus > 0) {
     json_int_t quota = (json_int_t) llround(o->cpus * CPU_PERIOD);
-    json_object_set_new(r, "cpu", json_pack("{s:I, s:I}", "quota", quota, "period",
-                                            (json_int_t) CPU_PERIOD));
+    json_object_set_new(r, "cpu",
+                        json_pack("{s:I, s:I}", "quota", quota, "period", (json_int_t) CPU_PERIOD));
   }
   if (o->pids_limit != 0)
     json_object_set_new(r, "pids", json_pack("{s:I}", "limit", (json_int_t) o->pids_limit));
@@ -369,13 +377,13 @@ static json_t *build_masked(void)
 
 static json_t *build_linux(const struct mtk_oci_run_opts *o, const json_t *process)
 {
-  json_t *l = json_pack("{s:o, s:o}", "namespaces", build_namespaces(o), "resources",
-                        build_resources(o));
+  json_t *l =
+      json_pack("{s:o, s:o}", "namespaces", build_namespaces(o), "resources", build_resources(o));
   if (o->privileged)
     return l;
   json_object_set_new(l, "maskedPaths", build_masked());
-  json_object_set_new(l, "readonlyPaths", str_array(readonly_paths, sizeof readonly_paths /
-                                                                        sizeof readonly_paths[0]));
+  json_object_set_new(l, "readonlyPaths",
+                      str_array(readonly_paths, sizeof readonly_paths / sizeof readonly_paths[0]));
   json_t *bounding = json_object_get(json_object_get(process, "capabilities"), "bounding");
   size_t n = json_array_size(bounding);
   const char **caps = mtk_xcalloc(n ? n : 1, sizeof *caps);

@@ -46,7 +46,7 @@ struct mtk_oci_run_opts {
   const char *workdir;  /* borrowed: -w, NULL = image WorkingDir */
   const char *hostname; /* borrowed: -h, NULL = no hostname set */
   bool tty, privileged, read_only, no_new_privileges, init;
-  const char *init_binary; /* borrowed: host path bind-mounted at MTK_OCI_INIT_PATH (init) */
+  const char *init_binary;    /* borrowed: host path bind-mounted at MTK_OCI_INIT_PATH (init) */
   const char *const *cap_add; /* borrowed: names, CAP_ prefix optional, case-insensitive, ALL */
   size_t n_cap_add;
   const char *const *cap_drop; /* borrowed: same syntax */
@@ -56,7 +56,7 @@ struct mtk_oci_run_opts {
   int64_t pids_limit; /* 0 = unset */
   int64_t shm_size;   /* bytes, 0 = 64 MiB */
   int oom_score_adj;
-  bool network_host;    /* --network host: no network namespace */
+  bool network_host;      /* --network host: no network namespace */
   const char *netns_path; /* borrowed: join this network namespace file, or NULL = new one */
   const struct mtk_oci_mount *mounts; /* borrowed: after the default mounts, in order */
   size_t n_mounts;
@@ -81,7 +81,7 @@ struct mtk_oci_user {
   uint32_t uid, gid;
   uint32_t *additional_gids; /* owned: or NULL */
   size_t n_additional_gids;
-  char *home;                /* owned: passwd home, or NULL */
+  char *home; /* owned: passwd home, or NULL */
 };
 
 /* Resolves `spec` (name|uid[:group|gid]; NULL or "" = root) against

@@ -122,8 +122,8 @@ static bool scan_groups(const char *rootfs, const char *group, long gid_arg, con
         return true;
       }
     } else if (name && member_of(fl[3], name)) {
-      u->additional_gids = mtk_xrealloc(u->additional_gids,
-                                        (u->n_additional_gids + 1) * sizeof(uint32_t));
+      u->additional_gids =
+          mtk_xrealloc(u->additional_gids, (u->n_additional_gids + 1) * sizeof(uint32_t));
       u->additional_gids[u->n_additional_gids++] = gid > 0 ? (uint32_t) gid : 0;
     }
   }

@@ -84,9 +84,10 @@ static int test_user(void)
     long uid, gid;
     const char *extra; /* additionalGids dump, "" = none */
   } cases[] = {
-      {NULL, 0, 0, "[0,1,10]"},     {"app", 1000, 1001, "[10,44]"}, {"1000", 1000, 1001, "[10,44]"},
-      {"app:video", 1000, 44, ""},  {"1000:10", 1000, 10, ""},       {"4242", 4242, 0, ""},
-      {"4242:4343", 4242, 4343, ""}, {"daemon:", 1, 1, "[1]"},
+      {NULL, 0, 0, "[0,1,10]"},        {"app", 1000, 1001, "[10,44]"},
+      {"1000", 1000, 1001, "[10,44]"}, {"app:video", 1000, 44, ""},
+      {"1000:10", 1000, 10, ""},       {"4242", 4242, 0, ""},
+      {"4242:4343", 4242, 4343, ""},   {"daemon:", 1, 1, "[1]"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     struct mtk_oci_run_opts o = {.user = cases[i].spec};
@@ -114,8 +115,8 @@ static int test_user(void)
   /* the image's User is used when -u is not given */
   json_t *s = spec_for("{\"User\": \"app\", \"Cmd\": [\"sh\"]}", NULL, NULL);
   MTK_ASSERT(s != NULL);
-  MTK_ASSERT_EQ(json_integer_value(json_object_get(
-                    json_object_get(json_object_get(s, "process"), "user"), "uid")),
+  MTK_ASSERT_EQ(json_integer_value(
+                    json_object_get(json_object_get(json_object_get(s, "process"), "user"), "uid")),
                 1000);
   json_decref(s);
   return 0;
@@ -139,8 +140,7 @@ static int test_args(void)
       {"{\"Cmd\": [\"c\"]}", x, 2, NULL, 0, false, "[\"x\",\"y\"]"},
       {"{\"Entrypoint\": [\"e\"]}", NULL, 0, NULL, 0, false, "[\"e\"]"},
       {"{\"Entrypoint\": [\"e\"], \"Cmd\": [\"c\"]}", NULL, 0, NULL, 0, false, "[\"e\",\"c\"]"},
-      {"{\"Entrypoint\": [\"e\"], \"Cmd\": [\"c\"]}", x, 2, NULL, 0, false,
-       "[\"e\",\"x\",\"y\"]"},
+      {"{\"Entrypoint\": [\"e\"], \"Cmd\": [\"c\"]}", x, 2, NULL, 0, false, "[\"e\",\"x\",\"y\"]"},
       {"{\"Entrypoint\": [\"e\"], \"Cmd\": [\"c\"]}", NULL, 0, z, 1, true, "[\"z\"]"},
       {"{\"Entrypoint\": [\"e\"], \"Cmd\": [\"c\"]}", x, 2, z, 1, true, "[\"z\",\"x\",\"y\"]"},
       {"{\"Entrypoint\": [\"e\"], \"Cmd\": [\"c\"]}", x, 2, empty, 1, true, "[\"x\",\"y\"]"},
@@ -256,8 +256,8 @@ static int test_caps(void)
   size_t n_all = mtk_oci_caps_all(&names);
   MTK_ASSERT(n_all >= 38);
   s = caps_for(all, 1, drop, 2, NULL);
-  json_t *b = json_object_get(json_object_get(json_object_get(s, "process"), "capabilities"),
-                              "permitted");
+  json_t *b =
+      json_object_get(json_object_get(json_object_get(s, "process"), "capabilities"), "permitted");
   MTK_ASSERT_EQ(json_array_size(b), n_all - 2);
   json_decref(s);
 
@@ -281,8 +281,8 @@ static int test_privileged(void)
   MTK_ASSERT(json_object_get(lx, "readonlyPaths") == NULL);
   const char *const *names;
   size_t n_all = mtk_oci_caps_all(&names);
-  json_t *b = json_object_get(json_object_get(json_object_get(s, "process"), "capabilities"),
-                              "bounding");
+  json_t *b =
+      json_object_get(json_object_get(json_object_get(s, "process"), "capabilities"), "bounding");
   MTK_ASSERT_EQ(json_array_size(b), n_all);
   mtk_autofree char *devs = dump_at(lx, "resources", "devices", NULL);
   MTK_ASSERT_STREQ(devs, "[{\"allow\":true,\"access\":\"rwm\"}]");
@@ -318,9 +318,9 @@ static int test_paths_and_shape(void)
   MTK_ASSERT_STREQ(root, want_root);
   mtk_autofree char *cwd = dump_at(s, "process", "cwd", NULL);
   MTK_ASSERT_STREQ(cwd, "\"/app\"");
-  static const char *const dests[] = {"/proc",      "/dev",        "/dev/pts", "/sys",
-                                      "/sys/fs/cgroup", "/dev/mqueue", "/dev/shm", "/data",
-                                      "/run"};
+  static const char *const dests[] = {"/proc",    "/dev",           "/dev/pts",
+                                      "/sys",     "/sys/fs/cgroup", "/dev/mqueue",
+                                      "/dev/shm", "/data",          "/run"};
   json_t *mounts = json_object_get(s, "mounts");
   MTK_ASSERT_EQ(json_array_size(mounts), 9);
   for (size_t i = 0; i < 9; i++)
@@ -404,8 +404,9 @@ static int test_seccomp(void)
   json_t *clone = sc_rule(sc, "clone", "SCMP_ACT_ALLOW");
   MTK_ASSERT(clone != NULL);
   mtk_autofree char *clone_args = dump_at(clone, "args", NULL, NULL);
-  MTK_ASSERT_STREQ(clone_args,
-                   "[{\"index\":0,\"value\":2114060288,\"valueTwo\":0,\"op\":\"SCMP_CMP_MASKED_EQ\"}]");
+  MTK_ASSERT_STREQ(
+      clone_args,
+      "[{\"index\":0,\"value\":2114060288,\"valueTwo\":0,\"op\":\"SCMP_CMP_MASKED_EQ\"}]");
   MTK_ASSERT(sc_rule(sc, "reboot", "SCMP_ACT_ALLOW") == NULL);
   MTK_ASSERT(sc_rule(sc, "mount", "SCMP_ACT_ALLOW") == NULL);
   MTK_ASSERT(sc_rule(sc, "keyctl", "SCMP_ACT_ALLOW") == NULL);
