@@ -132,6 +132,10 @@ int mtk_cli_image_load(struct mtk_cli *, const struct mtk_cli_cmd *, int, char *
 int mtk_cli_login(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
 int mtk_cli_logout(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
 
+/* container.c: the container handlers. */
+int mtk_cli_container_run(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                          struct mtk_err **);
+
 /* model.c: what `mtk config` does to the loaded model before printing. */
 /* Re-escapes every '$' of every string value (not keys) as "$$", in place. */
 void mtk_cli_model_escape_dollars(json_t *v);

@@ -81,8 +81,19 @@ static const struct mtk_cli_cmd container_cmds[] = {
          "Restart one or more containers"),
     VERB("container", "rm", "[OPTIONS] CONTAINER [CONTAINER...]",
          "Remove one or more containers"),
-    VERB("container", "run", "[OPTIONS] IMAGE [COMMAND] [ARG...]",
-         "Create and run a new container from an image"),
+    {.parent = "container",
+     .name = "run",
+     .args = "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+     .summary = "Create and run a new container from an image",
+     .options = "  -e, --env K=V              Set an environment variable (K alone: take ours)\n"
+                "      --entrypoint CMD       Overwrite the image's entrypoint (\"\" = none)\n"
+                "      --name NAME            Assign a name to the container\n"
+                "      --rm                   Remove the container when it exits\n"
+                "      --runtime NAME         OCI runtime: crun (default) or runc\n"
+                "  -u, --user USER[:GROUP]    Username or UID (and group or GID)\n"
+                "  -w, --workdir DIR          Working directory inside the container\n"
+                "  -h, --help                 Print this help\n",
+     .run = mtk_cli_container_run},
     VERB("container", "start", "[OPTIONS] CONTAINER [CONTAINER...]",
          "Start one or more stopped containers"),
     VERB("container", "stop", "[OPTIONS] CONTAINER [CONTAINER...]",

@@ -1,0 +1,95 @@
+/* The OCI runtime behind mtk: a small vtable (create, start, kill, delete,
+ * state) with a crun (default) and a runc implementation, both invoked with
+ * fork/exec (no shell) and `--root <runroot>/runtime`, and the host's cgroup
+ * layout with the hybrid-mode workaround (crun refuses a host whose cgroup2
+ * hierarchy at /sys/fs/cgroup/unified lists controllers: crun then runs in a
+ * private mount namespace in which that hierarchy is unmounted, so it sees a
+ * plain v1 host; the host's mounts stay as they are).  See
+ * the design note MACHINE.md item 1.  Also: containers (container.c). */
+#ifndef MTK_RUNTIME_RUNTIME_H
+#define MTK_RUNTIME_RUNTIME_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mtk/err.h"
+
+enum mtk_cgroup_mode {
+  MTK_CGROUP_UNIFIED = 1, /* cgroup2 at /sys/fs/cgroup */
+  MTK_CGROUP_LEGACY = 2,  /* v1 only */
+  MTK_CGROUP_HYBRID = 3,  /* v1 controllers + a cgroup2 at /sys/fs/cgroup/unified */
+};
+
+/* statfs of /sys/fs/cgroup and /sys/fs/cgroup/unified, as crun detects it. */
+enum mtk_cgroup_mode mtk_runtime_cgroup_mode(void);
+
+struct mtk_runtime;
+
+struct mtk_runtime_ops {
+  const char *name; /* "crun", "runc" */
+  /* `create --bundle B --pid-file P ID`: stdin /dev/null, stdout/stderr
+   * inherited by the container; the runtime's own messages go to its log and
+   * become *err.  The container waits for start. */
+  int (*create)(struct mtk_runtime *rt, const char *id, const char *bundle, const char *pid_file,
+                struct mtk_err **err);
+  int (*start)(struct mtk_runtime *rt, const char *id, struct mtk_err **err);
+  int (*kill)(struct mtk_runtime *rt, const char *id, int sig, struct mtk_err **err);
+  /* `delete [--force] ID`; a container the runtime does not know is not an error. */
+  int (*del)(struct mtk_runtime *rt, const char *id, bool force, struct mtk_err **err);
+  /* `state ID` as JSON (owned by the caller). */
+  int (*state)(struct mtk_runtime *rt, const char *id, json_t **out, struct mtk_err **err);
+};
+
+struct mtk_runtime {
+  const struct mtk_runtime_ops *ops;
+  char *binary;     /* owned: program name or path ("crun") */
+  char *root;       /* owned: the runtime's state dir, <runroot>/runtime */
+  char *log;        /* owned: the runtime's log file (JSON lines), or NULL */
+  bool hide_cgroup2; /* run it in a private mount ns without /sys/fs/cgroup/unified */
+};
+
+/* A runtime by name ("crun", "runc"; NULL = crun) with its state under
+ * runroot.  ENOENT (with a hint) when the program is not installed; EINVAL
+ * for an unknown name. */
+struct mtk_runtime *mtk_runtime_new(const char *name, const char *runroot, struct mtk_err **err);
+void mtk_runtime_free(struct mtk_runtime *rt);
+/* Where the runtime's own messages go for the calls that follow (NULL = stderr). */
+void mtk_runtime_set_log(struct mtk_runtime *rt, const char *path);
+
+/* The last "error" message in a runtime log (JSON lines or plain text), or
+ * NULL; owned by the caller. */
+char *mtk_runtime_log_error(const char *path);
+
+/* ------------------------------------------------------------ containers */
+
+/* What `mtk container run` asks for (container.c). */
+struct mtk_container_run_opts {
+  const char *image;              /* borrowed: name or ID of a local image */
+  const char *name;               /* borrowed: --name, or NULL (the short ID) */
+  const char *const *env;         /* borrowed: -e K=V (or K: taken from our env), in order */
+  size_t n_env;
+  const char *workdir;            /* borrowed: -w, or NULL (the image's, else /) */
+  const char *user;               /* borrowed: -u user[:group], or NULL (the image's) */
+  const char *entrypoint;         /* borrowed: --entrypoint ("" = none), or NULL */
+  const char *const *cmd;         /* borrowed: the command after IMAGE, or n_cmd 0 */
+  size_t n_cmd;
+  const char *runtime;            /* borrowed: "crun" (NULL) or "runc" */
+  bool rm;                        /* --rm: remove everything afterwards */
+};
+
+/* Creates the container (<root>/containers/<id>/: config, upper, work; the
+ * bundle in <runroot>/containers/<id>/ with config.json and the overlay
+ * rootfs), runs it in the foreground with our stdout/stderr (stdin
+ * /dev/null), forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, and undoes
+ * everything in reverse order (runtime delete, umount, directories; with rm
+ * also the container's own directory).  *exit_code gets the container's exit
+ * status (128+N for signal N); on error (negative, *err set) it gets Docker's
+ * code: 125 (no such image, name in use, runtime failure), 126 (command not
+ * executable), 127 (command not found). */
+int mtk_container_run(const char *root, const char *runroot,
+                      const struct mtk_container_run_opts *o, int *exit_code,
+                      struct mtk_err **err);
+
+#endif
