@@ -5,7 +5,6 @@
  * step is undone in reverse order on the way out. */
 #include "config.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,11 +24,10 @@
 
 #include "image/image.h"
 #include "image/store.h"
+#include "oci/spec.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
-
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* What has been set up so far, for the undo. */
 struct ctr {
@@ -93,202 +91,6 @@ static void random_id(char out[65])
 }
 
 /* --------------------------------------------------------------- process */
-
-/* Entrypoint + Cmd with Docker's override rules: --entrypoint resets the
- * image's Cmd; a command given replaces the image's Cmd. */
-static json_t *process_args(const struct mtk_image_config *ic,
-                            const struct mtk_container_run_opts *o)
-{
-  json_t *args = json_array();
-  if (o->entrypoint) {
-    if (*o->entrypoint)
-      json_array_append_new(args, json_string(o->entrypoint));
-  } else {
-    for (size_t i = 0; i < ic->n_entrypoint; i++)
-      json_array_append_new(args, json_string(ic->entrypoint[i]));
-  }
-  if (o->n_cmd) {
-    for (size_t i = 0; i < o->n_cmd; i++)
-      json_array_append_new(args, json_string(o->cmd[i]));
-  } else if (!o->entrypoint) {
-    for (size_t i = 0; i < ic->n_cmd; i++)
-      json_array_append_new(args, json_string(ic->cmd[i]));
-  }
-  return args;
-}
-
-/* Sets K=V in env (an array of "K=V"), replacing an earlier K. */
-static void env_set(json_t *env, const char *kv)
-{
-  const char *eq = strchr(kv, '=');
-  size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
-  size_t i;
-  json_t *v;
-  json_array_foreach(env, i, v) {
-    const char *s = json_string_value(v);
-    if (s && strncmp(s, kv, klen) == 0 && s[klen] == '=') {
-      json_array_set_new(env, i, json_string(kv));
-      return;
-    }
-  }
-  json_array_append_new(env, json_string(kv));
-}
-
-static json_t *process_env(const struct mtk_image_config *ic,
-                           const struct mtk_container_run_opts *o, const char *hostname)
-{
-  json_t *env = json_array();
-  env_set(env, DEFAULT_PATH);
-  mtk_autofree char *h = mtk_xasprintf("HOSTNAME=%s", hostname);
-  env_set(env, h);
-  for (size_t i = 0; i < ic->n_env; i++)
-    env_set(env, ic->env[i]);
-  for (size_t i = 0; i < o->n_env; i++) {
-    if (strchr(o->env[i], '=')) {
-      env_set(env, o->env[i]);
-    } else if (getenv(o->env[i])) {
-      mtk_autofree char *kv = mtk_xasprintf("%s=%s", o->env[i], getenv(o->env[i]));
-      env_set(env, kv);
-    }
-  }
-  return env;
-}
-
-/* Looks name (or a number) up in the rootfs' passwd/group file: field 2 of
- * the matching line.  -1 when not found. */
-static long db_lookup(const char *rootfs, const char *file, const char *name, long *gid_out)
-{
-  mtk_autofree char *path = mtk_xasprintf("%s/etc/%s", rootfs, file);
-  mtk_autofclose FILE *f = fopen(path, "re");
-  if (!f)
-    return -1;
-  char line[1024];
-  while (fgets(line, sizeof(line), f)) {
-    char *save = NULL, *fields[4] = {0};
-    char *t = strtok_r(line, ":\n", &save);
-    for (int k = 0; t && k < 4; k++, t = strtok_r(NULL, ":\n", &save))
-      fields[k] = t;
-    if (!fields[0] || !fields[2])
-      continue;
-    if (strcmp(fields[0], name) == 0 || strcmp(fields[2], name) == 0) {
-      if (gid_out)
-        *gid_out = fields[3] ? strtol(fields[3], NULL, 10) : 0;
-      return strtol(fields[2], NULL, 10);
-    }
-  }
-  return -1;
-}
-
-static bool all_digits(const char *s)
-{
-  if (!*s)
-    return false;
-  for (; *s; s++)
-    if (!isdigit((unsigned char)*s))
-      return false;
-  return true;
-}
-
-/* "user[:group]" (names or numbers) -> uid/gid, names from the image. */
-static int resolve_user(const char *rootfs, const char *spec, long *uid, long *gid,
-                        struct mtk_err **err)
-{
-  *uid = 0;
-  *gid = 0;
-  if (!spec || !*spec)
-    return 0;
-  mtk_autofree char *user = mtk_xstrdup(spec);
-  char *group = strchr(user, ':');
-  if (group)
-    *group++ = 0;
-  long pw_gid = 0;
-  long u = db_lookup(rootfs, "passwd", user, &pw_gid);
-  if (u < 0 && !all_digits(user))
-    return mtk_err_set(err, ENOENT, "unable to find user %s: no matching entries in passwd file",
-                       user);
-  *uid = u >= 0 ? u : strtol(user, NULL, 10);
-  *gid = u >= 0 ? pw_gid : 0;
-  if (group && *group) {
-    long g = db_lookup(rootfs, "group", group, NULL);
-    if (g < 0 && !all_digits(group))
-      return mtk_err_set(err, ENOENT,
-                         "unable to find group %s: no matching entries in group file", group);
-    *gid = g >= 0 ? g : strtol(group, NULL, 10);
-  }
-  return 0;
-}
-
-/* ------------------------------------------------------------ config.json */
-
-static json_t *mount_entry(const char *dest, const char *type, const char *src,
-                           const char *opts)
-{
-  json_t *m = json_pack("{s:s, s:s, s:s}", "destination", dest, "type", type, "source", src);
-  json_t *o = json_array();
-  mtk_autofree char *copy = mtk_xstrdup(opts);
-  char *save = NULL;
-  for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-    json_array_append_new(o, json_string(t));
-  json_object_set_new(m, "options", o);
-  return m;
-}
-
-static json_t *split_json(const char *list)
-{
-  json_t *a = json_array();
-  mtk_autofree char *copy = mtk_xstrdup(list);
-  char *save = NULL;
-  for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
-    json_array_append_new(a, json_string(t));
-  return a;
-}
-
-/* TEMPORARY until src/oci/spec.h (mtk_oci_spec_new) lands: a minimal
- * config.json with Docker's default capabilities, mounts, masked and
- * read-only paths; no seccomp profile, no rlimits (inherited). */
-static json_t *tmp_spec(const char *rootfs, json_t *args, json_t *env, const char *cwd,
-                        long uid, long gid, const char *hostname)
-{
-  static const char caps[] =
-      "CAP_CHOWN CAP_DAC_OVERRIDE CAP_FSETID CAP_FOWNER CAP_MKNOD CAP_NET_RAW CAP_SETGID "
-      "CAP_SETUID CAP_SETFCAP CAP_SETPCAP CAP_NET_BIND_SERVICE CAP_SYS_CHROOT CAP_KILL "
-      "CAP_AUDIT_WRITE";
-  json_t *capset = json_pack("{s:o, s:o, s:o, s:[], s:[]}", "bounding", split_json(caps),
-                             "permitted", split_json(caps), "effective", split_json(caps),
-                             "inheritable", "ambient");
-  json_t *process = json_pack("{s:b, s:{s:I, s:I}, s:o, s:o, s:s, s:o, s:b}", "terminal", 0,
-                              "user", "uid", (json_int_t)uid, "gid", (json_int_t)gid, "args",
-                              args, "env", env, "cwd", cwd, "capabilities", capset,
-                              "noNewPrivileges", 0);
-  json_t *mounts = json_array();
-  json_array_append_new(mounts, mount_entry("/proc", "proc", "proc", "nosuid,noexec,nodev"));
-  json_array_append_new(mounts, mount_entry("/dev", "tmpfs", "tmpfs",
-                                            "nosuid,strictatime,mode=755,size=65536k"));
-  json_array_append_new(mounts, mount_entry("/dev/pts", "devpts", "devpts",
-                                            "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,"
-                                            "gid=5"));
-  json_array_append_new(mounts, mount_entry("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
-  json_array_append_new(mounts, mount_entry("/sys/fs/cgroup", "cgroup", "cgroup",
-                                            "ro,nosuid,noexec,nodev"));
-  json_array_append_new(mounts, mount_entry("/dev/mqueue", "mqueue", "mqueue",
-                                            "nosuid,noexec,nodev"));
-  json_array_append_new(mounts, mount_entry("/dev/shm", "tmpfs", "shm",
-                                            "nosuid,noexec,nodev,mode=1777,size=67108864"));
-  json_t *ns = json_array();
-  static const char *const kinds[] = {"pid", "network", "ipc", "uts", "mount"};
-  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-    json_array_append_new(ns, json_pack("{s:s}", "type", kinds[i]));
-  json_t *linux_ = json_pack(
-      "{s:o, s:o, s:o}", "namespaces", ns, "maskedPaths",
-      split_json("/proc/asound /proc/acpi /proc/kcore /proc/keys /proc/latency_stats "
-                 "/proc/timer_list /proc/timer_stats /proc/sched_debug /proc/scsi "
-                 "/sys/firmware /sys/devices/virtual/powercap"),
-      "readonlyPaths",
-      split_json("/proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger"));
-  return json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
-                   "process", process, "root", "path", rootfs, "readonly", 0, "hostname",
-                   hostname, "mounts", mounts, "linux", linux_);
-}
 
 /* ------------------------------------------------------------- lifecycle */
 
@@ -430,26 +232,22 @@ static int write_bundle(struct ctr *c, const struct mtk_image_config *ic,
 {
   char hostname[13];
   snprintf(hostname, sizeof(hostname), "%.12s", c->id);
-  json_t *args = process_args(ic, o);
-  if (json_array_size(args) == 0) {
-    json_decref(args);
-    return mtk_err_set(err, EINVAL, "no command specified");
-  }
-  long uid, gid;
-  if (resolve_user(c->rootfs, o->user ? o->user : ic->user, &uid, &gid, err) < 0) {
-    json_decref(args);
+  const char *ep[1] = {o->entrypoint};
+  struct mtk_oci_run_opts so = {
+      .cmd = o->cmd,
+      .n_cmd = o->n_cmd,
+      .entrypoint = ep,
+      .n_entrypoint = o->entrypoint ? 1 : 0,
+      .entrypoint_set = o->entrypoint != NULL,
+      .env = o->env,
+      .n_env = o->n_env,
+      .user = o->user,
+      .workdir = o->workdir,
+      .hostname = hostname,
+  };
+  json_t *spec = mtk_oci_spec_new(c->rootfs, ic->json, &so, err);
+  if (!spec)
     return -1;
-  }
-  const char *cwd = o->workdir ? o->workdir
-                    : ic->working_dir && *ic->working_dir ? ic->working_dir
-                                                          : "/";
-  if (*cwd != '/') {
-    json_decref(args);
-    return mtk_err_set(err, EINVAL, "the working directory '%s' is invalid, it needs to be an "
-                                    "absolute path", cwd);
-  }
-  json_t *spec = tmp_spec(c->rootfs, args, process_env(ic, o, hostname), cwd, uid, gid,
-                          hostname);
   mtk_autofree char *path = mtk_xasprintf("%s/config.json", c->run_dir);
   int rc = write_json(path, spec, err);
   json_decref(spec);

@@ -82,6 +82,9 @@ out=$("$MTK" "${G[@]}" container run --rm -u 1000:1001 busybox id -g)
 check "-u 1000:1001" "1001" "$out"
 out=$("$MTK" "${G[@]}" container run --rm --entrypoint echo busybox a b)
 check "--entrypoint echo" "a b" "$out"
+out=$("$MTK" "${G[@]}" container run --rm busybox sh -c 'grep -E "^(CapBnd|CapEff|Seccomp):" /proc/self/status')
+check "Docker's default capabilities and seccomp filter" \
+  "$(printf 'CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nSeccomp:\t2')" "$out"
 noleak "successful runs"
 
 out=$("$MTK" "${G[@]}" container run --rm busybox no-such-command 2>&1)
