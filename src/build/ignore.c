@@ -24,96 +24,19 @@
 
 #include "build/ignore.h"
 #include "build/ignore_int.h"
+#include "util/gostr.h"
 #include "util/strbuf.h"
 
 /* bufio.Scanner's MaxScanTokenSize: ReadAll fails on a longer line. */
 #define MAX_LINE 65536
 
-/* ---- Go strings: UTF-8, TrimSpace, Clean ---- */
-
-/* utf8.DecodeRuneInString: the rune at s and its width; an invalid or
- * truncated sequence is U+FFFD of width 1.  n must be > 0. */
-int mtk_ignore_utf8_decode(const char *str, size_t n, int32_t *r)
-{
-  const unsigned char *s = (const unsigned char *) str;
-  unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-  int len;
-  if (c < 0x80) {
-    *r = c;
-    return 1;
-  }
-  if (c >= 0xC2 && c <= 0xDF)
-    len = 2;
-  else if (c >= 0xE0 && c <= 0xEF)
-    len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-  else if (c >= 0xF0 && c <= 0xF4)
-    len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-  else
-    goto bad;
-  if ((size_t) len > n || s[1] < lo || s[1] > hi)
-    goto bad;
-  for (int i = 2; i < len; i++)
-    if (s[i] < 0x80 || s[i] > 0xBF)
-      goto bad;
-  int32_t v = c & (0x7F >> len);
-  for (int i = 1; i < len; i++)
-    v = (v << 6) | (s[i] & 0x3F);
-  *r = v;
-  return len;
-bad:
-  *r = MTK_IGNORE_RUNE_ERROR;
-  return 1;
-}
-
-/* string(rune) in Go: UTF-8 of r (r is a valid scalar value here). */
-static void add_rune(struct mtk_strbuf *sb, int32_t r)
-{
-  char b[4];
-  size_t n;
-  if (r < 0x80)
-    b[0] = (char) r, n = 1;
-  else if (r < 0x800)
-    b[0] = (char) (0xC0 | (r >> 6)), b[1] = (char) (0x80 | (r & 0x3F)), n = 2;
-  else if (r < 0x10000)
-    b[0] = (char) (0xE0 | (r >> 12)), b[1] = (char) (0x80 | ((r >> 6) & 0x3F)),
-    b[2] = (char) (0x80 | (r & 0x3F)), n = 3;
-  else
-    b[0] = (char) (0xF0 | (r >> 18)), b[1] = (char) (0x80 | ((r >> 12) & 0x3F)),
-    b[2] = (char) (0x80 | ((r >> 6) & 0x3F)), b[3] = (char) (0x80 | (r & 0x3F)), n = 4;
-  mtk_strbuf_add(sb, b, n);
-}
-
-/* The encodings of unicode.IsSpace outside ASCII (U+0085, U+00A0, U+1680,
- * U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000). */
-static size_t space_len(const unsigned char *s, size_t n, bool at_end)
-{
-  static const char *const wide[] = {
-      "\xC2\x85",     "\xC2\xA0",     "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x81",
-      "\xE2\x80\x82", "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86",
-      "\xE2\x80\x87", "\xE2\x80\x88", "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\xA8",
-      "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80",
-  };
-  if (n == 0)
-    return 0;
-  unsigned char c = at_end ? s[n - 1] : s[0];
-  if (c == ' ' || (c >= '\t' && c <= '\r'))
-    return 1;
-  for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
-    size_t l = strlen(wide[i]);
-    if (l <= n && memcmp(at_end ? s + n - l : s, wide[i], l) == 0)
-      return l;
-  }
-  return 0;
-}
+/* ---- Go strings: TrimSpace, Clean ---- */
 
 /* strings.TrimSpace on s[*start, *end). */
 static void trim_space(const char *s, size_t *start, size_t *end)
 {
-  size_t l;
-  while ((l = space_len((const unsigned char *) s + *start, *end - *start, false)) > 0)
-    *start += l;
-  while ((l = space_len((const unsigned char *) s + *start, *end - *start, true)) > 0)
-    *end -= l;
+  *start += mtk_go_space_prefix(s + *start, *end - *start);
+  *end = *start + mtk_go_trim_right_len(s + *start, *end - *start);
 }
 
 static char *clean_n(const char *path, size_t n)
@@ -501,14 +424,14 @@ static void pattern_compile(struct pattern *pt)
     } else if (ch == '\\') {
       mtk_strbuf_addc(&re, '\\');
       if (sc.ch != -1) {
-        add_rune(&re, rscan_next(&sc));
+        mtk_utf8_append(&re, (uint32_t) rscan_next(&sc));
         type = PT_REGEXP;
       }
     } else if (ch == '[' || ch == ']') {
       mtk_strbuf_addc(&re, (char) ch);
       type = PT_REGEXP;
     } else {
-      add_rune(&re, ch);
+      mtk_utf8_append(&re, (uint32_t) ch);
     }
   }
   pt->type = type;

@@ -1,5 +1,5 @@
 /* Go regexp subset behind .dockerignore patterns (ignore_regexp.c) and the
- * Go-compatible UTF-8 decoding both files share.  Private to build/. */
+ * int32_t view of Go's UTF-8 decoding both files share.  Private to build/. */
 #ifndef MTK_BUILD_IGNORE_INT_H
 #define MTK_BUILD_IGNORE_INT_H
 
@@ -7,12 +7,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MTK_IGNORE_RUNE_ERROR 0xFFFD
+#include "util/gostr.h"
+
+#define MTK_IGNORE_RUNE_ERROR ((int32_t) MTK_UTF8_RUNE_ERROR)
 #define MTK_IGNORE_MAX_RUNE 0x10FFFF
 
-/* utf8.DecodeRuneInString: the rune at s and its width; an invalid or
- * truncated sequence is U+FFFD of width 1.  n must be > 0. */
-int mtk_ignore_utf8_decode(const char *s, size_t n, int32_t *r);
+/* utf8.DecodeRuneInString (mtk_utf8_decode) for the int32_t runes of the
+ * matchers: the rune at s and its width; an invalid or truncated sequence is
+ * U+FFFD of width 1.  n must be > 0. */
+static inline int mtk_ignore_utf8_decode(const char *s, size_t n, int32_t *r)
+{
+  uint32_t u;
+  int w = (int) mtk_utf8_decode(s, n, &u);
+  *r = (int32_t) u;
+  return w;
+}
 
 /* A compiled Go regexp (regexp/syntax with the Perl flags). */
 struct mtk_ignore_re;
