@@ -85,6 +85,12 @@ check "--entrypoint echo" "a b" "$out"
 out=$("$MTK" "${G[@]}" container run --rm busybox sh -c 'grep -E "^(CapBnd|CapEff|Seccomp):" /proc/self/status')
 check "Docker's default capabilities and seccomp filter" \
   "$(printf 'CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nSeccomp:\t2')" "$out"
+cgline=$("$MTK" "${G[@]}" container run --rm busybox cat /proc/self/cgroup | grep -E '^[0-9]+:(pids)?:' | head -1)
+cg=${cgline#*:*:}
+cgdir=/sys/fs/cgroup/pids
+[ -d "$cgdir" ] || cgdir=/sys/fs/cgroup
+[ -n "$cg" ] && [ "$cg" != / ] && [ ! -e "$cgdir$cg" ]
+check "the container's pids cgroup ($cg) is gone afterwards" 0 $?
 noleak "successful runs"
 
 out=$("$MTK" "${G[@]}" container run --rm busybox no-such-command 2>&1)
@@ -120,6 +126,7 @@ kill -INT "$pid"
 wait "$pid"
 check "SIGINT forwarded: exit 42" 42 $?
 # A signal that kills PID 1 from outside: 128+9.
+cgbefore=$(ls /sys/fs/cgroup/pids)
 "$MTK" "${G[@]}" container run --rm busybox sh -c 'echo up; while :; do sleep 0.1; done' \
   >"$T/kill.out" &
 pid=$!
@@ -128,6 +135,8 @@ cpid=$(pgrep -P "$pid" | head -1) # mtk is the container's subreaper: PID 1 is i
 kill -KILL "${cpid:-$pid}"
 wait "$pid"
 check "PID 1 killed by SIGKILL: exit 137" 137 $?
+after=$(ls /sys/fs/cgroup/pids)
+check "no pids cgroup left after the SIGKILL" "$(echo "$cgbefore")" "$after"
 "$MTK" "${G[@]}" container run --rm busybox sh -c 'sleep 5 & exit 3'
 check "PID 1 exits with a child still running: exit 3" 3 $?
 noleak "signals"
