@@ -133,8 +133,8 @@ static int tool_failed(struct mtk_runtime *rt, const char *what, const char *id,
 {
   mtk_autofree char *msg = rt->log ? mtk_runtime_log_error(rt->log) : NULL;
   if (msg)
-    return mtk_err_set(err, MTK_E_GENERIC, "%s %s %s: %s", rt->ops->name, what, id, msg);
-  return mtk_err_set(err, MTK_E_GENERIC, "%s %s %s failed (exit status %d)", rt->ops->name, what,
+    return mtk_err_set(err, MTK_E_GENERIC, "%s %s %.12s: %s", rt->ops->name, what, id, msg);
+  return mtk_err_set(err, MTK_E_GENERIC, "%s %s %.12s failed (exit status %d)", rt->ops->name, what,
                      id, status);
 }
 
