@@ -20,12 +20,11 @@ static void print_run_error(const struct mtk_err *err, bool color)
   fflush(stdout);
   fprintf(stderr, "%smtk:%s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "", text);
   if (err->hint)
-    fprintf(stderr, "%shint:%s %s\n", color ? "\033[1;33m" : "", color ? "\033[0m" : "",
-            err->hint);
+    fprintf(stderr, "%shint:%s %s\n", color ? "\033[1;33m" : "", color ? "\033[0m" : "", err->hint);
 }
 
-int mtk_cli_container_run(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
-                          char **argv, struct mtk_err **err)
+int mtk_cli_container_run(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                          struct mtk_err **err)
 {
   static const struct option longopts[] = {
       {"rm", no_argument, NULL, 'R'},
@@ -44,13 +43,27 @@ int mtk_cli_container_run(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, in
   optind = 0;
   for (int c; (c = getopt_long(argc, argv, "+:e:w:u:h", longopts, NULL)) != -1;) {
     switch (c) {
-      case 'R': o.rm = true; break;
-      case 'n': o.name = optarg; break;
-      case 'e': mtk_cli_strv_push(&env, optarg); break;
-      case 'w': o.workdir = optarg; break;
-      case 'u': o.user = optarg; break;
-      case 'E': o.entrypoint = optarg; break;
-      case 'r': o.runtime = optarg; break;
+      case 'R':
+        o.rm = true;
+        break;
+      case 'n':
+        o.name = optarg;
+        break;
+      case 'e':
+        mtk_cli_strv_push(&env, optarg);
+        break;
+      case 'w':
+        o.workdir = optarg;
+        break;
+      case 'u':
+        o.user = optarg;
+        break;
+      case 'E':
+        o.entrypoint = optarg;
+        break;
+      case 'r':
+        o.runtime = optarg;
+        break;
       case 'h':
         mtk_cli_strv_free(&env);
         mtk_cli_print_cmd_help(stdout, cmd);
@@ -65,8 +78,8 @@ int mtk_cli_container_run(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, in
     return mtk_cli_usage_error(cmd, err, "\"container run\" requires at least 1 argument");
   }
   o.image = argv[optind];
-  o.cmd = (const char *const *)argv + optind + 1;
-  o.n_cmd = (size_t)(argc - optind - 1);
+  o.cmd = (const char *const *) argv + optind + 1;
+  o.n_cmd = (size_t) (argc - optind - 1);
   o.env = env.v;
   o.n_env = env.n;
   int status = 125;

@@ -32,12 +32,12 @@
 /* What has been set up so far, for the undo. */
 struct ctr {
   char id[65];
-  char *root_dir;   /* owned: <root>/containers/<id> (created) or NULL */
-  char *run_dir;    /* owned: <runroot>/containers/<id> (created) or NULL */
-  char *rootfs;     /* owned: <run_dir>/rootfs */
-  bool mounted;     /* rootfs is an overlay mount */
+  char *root_dir;         /* owned: <root>/containers/<id> (created) or NULL */
+  char *run_dir;          /* owned: <runroot>/containers/<id> (created) or NULL */
+  char *rootfs;           /* owned: <run_dir>/rootfs */
+  bool mounted;           /* rootfs is an overlay mount */
   struct mtk_runtime *rt; /* owned: set once create was attempted */
-  json_t *config;   /* owned: the container's config document */
+  json_t *config;         /* owned: the container's config document */
 };
 
 static int mkdir_p(const char *path, mode_t mode, struct mtk_err **err)
@@ -84,7 +84,7 @@ static void random_id(char out[65])
   while (got < sizeof(b)) {
     ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
     if (r > 0)
-      got += (size_t)r;
+      got += (size_t) r;
   }
   for (size_t i = 0; i < sizeof(b); i++)
     snprintf(out + 2 * i, 3, "%02x", b[i]);
@@ -166,8 +166,8 @@ static int claim(struct ctr *c, const char *root, const struct mtk_container_run
   mtk_autofree char *owner = name_owner(dir, name);
   if (owner) {
     mtk_err_set(err, EEXIST,
-                "Conflict. The container name \"/%s\" is already in use by container \"%s\"",
-                name, owner);
+                "Conflict. The container name \"/%s\" is already in use by container \"%s\"", name,
+                owner);
     mtk_err_hint(err, "remove (or rename) that container to be able to reuse that name");
     return -1;
   }
@@ -183,8 +183,7 @@ static int claim(struct ctr *c, const char *root, const struct mtk_container_run
   struct tm tm;
   strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
   c->config = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "Id", c->id, "Name", name, "Image",
-                        image_id, "ImageName", o->image, "Created", created, "State",
-                        "created");
+                        image_id, "ImageName", o->image, "Created", created, "State", "created");
   mtk_autofree char *cfg = mtk_xasprintf("%s/config", c->root_dir);
   return write_json(cfg, c->config, err);
 }
@@ -218,8 +217,9 @@ static int mount_rootfs(struct ctr *c, const char *runroot, const char *lowerdir
     int e = errno;
     mtk_err_set(err, e, "mounting the overlay rootfs of %s: %s", c->id, strerror(e));
     if (e == ENODEV || e == EINVAL)
-      mtk_err_hint(err, "overlayfs must be available (modprobe overlay), and %s must not be "
-                        "on an overlay filesystem",
+      mtk_err_hint(err,
+                   "overlayfs must be available (modprobe overlay), and %s must not be "
+                   "on an overlay filesystem",
                    c->root_dir);
     return -1;
   }
@@ -297,8 +297,8 @@ static int run_foreground(struct ctr *c, const char *runroot, const char *runtim
   mtk_autofree char *pid_file = mtk_xasprintf("%s/pid", c->run_dir);
   mtk_runtime_set_log(c->rt, log);
   sigset_t pending;
-  if (sigpending(&pending) == 0 && (sigismember(&pending, SIGINT) ||
-                                    sigismember(&pending, SIGTERM)))
+  if (sigpending(&pending) == 0 &&
+      (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)))
     return mtk_err_set(err, MTK_E_INTR, "interrupted");
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
     return mtk_err_set(err, errno, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
@@ -315,7 +315,7 @@ static int run_foreground(struct ctr *c, const char *runroot, const char *runtim
     *exit_code = start_error_code(*err);
     return -1;
   }
-  *exit_code = wait_container((pid_t)pid, set);
+  *exit_code = wait_container((pid_t) pid, set);
   return 0;
 }
 
@@ -353,9 +353,8 @@ static int undo(struct ctr *c, bool rm, bool ran, int exit_code, struct mtk_err 
   return rc;
 }
 
-int mtk_container_run(const char *root, const char *runroot,
-                      const struct mtk_container_run_opts *o, int *exit_code,
-                      struct mtk_err **err)
+int mtk_container_run(const char *root, const char *runroot, const struct mtk_container_run_opts *o,
+                      int *exit_code, struct mtk_err **err)
 {
   *exit_code = 125;
   mtk_autofree char *image_id = NULL, *lowerdir = NULL;

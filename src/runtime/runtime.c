@@ -90,7 +90,7 @@ static int run_tool(struct mtk_runtime *rt, const char *const *args, char **out,
   }
   pid_t pid = fork();
   if (pid == 0)
-    child_exec(rt, (char **)argv, op[1], ep[1]);
+    child_exec(rt, (char **) argv, op[1], ep[1]);
   int fork_errno = errno;
   close(ep[1]);
   if (op[1] >= 0)
@@ -107,7 +107,7 @@ static int run_tool(struct mtk_runtime *rt, const char *const *args, char **out,
     ssize_t r;
     while ((r = read(op[0], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
       if (r > 0)
-        mtk_strbuf_add(&sb, buf, (size_t)r);
+        mtk_strbuf_add(&sb, buf, (size_t) r);
     close(op[0]);
   }
   int child_errno = 0;
@@ -116,7 +116,7 @@ static int run_tool(struct mtk_runtime *rt, const char *const *args, char **out,
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
-  if (r == (ssize_t)sizeof(child_errno)) {
+  if (r == (ssize_t) sizeof(child_errno)) {
     mtk_strbuf_free(&sb);
     return mtk_err_set(err, child_errno, "running %s: %s", rt->binary, strerror(child_errno));
   }

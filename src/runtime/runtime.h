@@ -44,9 +44,9 @@ struct mtk_runtime_ops {
 
 struct mtk_runtime {
   const struct mtk_runtime_ops *ops;
-  char *binary;     /* owned: program name or path ("crun") */
-  char *root;       /* owned: the runtime's state dir, <runroot>/runtime */
-  char *log;        /* owned: the runtime's log file (JSON lines), or NULL */
+  char *binary;      /* owned: program name or path ("crun") */
+  char *root;        /* owned: the runtime's state dir, <runroot>/runtime */
+  char *log;         /* owned: the runtime's log file (JSON lines), or NULL */
   bool hide_cgroup2; /* run it in a private mount ns without /sys/fs/cgroup/unified */
 };
 
@@ -66,17 +66,17 @@ char *mtk_runtime_log_error(const char *path);
 
 /* What `mtk container run` asks for (container.c). */
 struct mtk_container_run_opts {
-  const char *image;              /* borrowed: name or ID of a local image */
-  const char *name;               /* borrowed: --name, or NULL (the short ID) */
-  const char *const *env;         /* borrowed: -e K=V (or K: taken from our env), in order */
+  const char *image;      /* borrowed: name or ID of a local image */
+  const char *name;       /* borrowed: --name, or NULL (the short ID) */
+  const char *const *env; /* borrowed: -e K=V (or K: taken from our env), in order */
   size_t n_env;
-  const char *workdir;            /* borrowed: -w, or NULL (the image's, else /) */
-  const char *user;               /* borrowed: -u user[:group], or NULL (the image's) */
-  const char *entrypoint;         /* borrowed: --entrypoint ("" = none), or NULL */
-  const char *const *cmd;         /* borrowed: the command after IMAGE, or n_cmd 0 */
+  const char *workdir;    /* borrowed: -w, or NULL (the image's, else /) */
+  const char *user;       /* borrowed: -u user[:group], or NULL (the image's) */
+  const char *entrypoint; /* borrowed: --entrypoint ("" = none), or NULL */
+  const char *const *cmd; /* borrowed: the command after IMAGE, or n_cmd 0 */
   size_t n_cmd;
-  const char *runtime;            /* borrowed: "crun" (NULL) or "runc" */
-  bool rm;                        /* --rm: remove everything afterwards */
+  const char *runtime; /* borrowed: "crun" (NULL) or "runc" */
+  bool rm;             /* --rm: remove everything afterwards */
 };
 
 /* Creates the container (<root>/containers/<id>/: config, upper, work; the
@@ -88,8 +88,7 @@ struct mtk_container_run_opts {
  * status (128+N for signal N); on error (negative, *err set) it gets Docker's
  * code: 125 (no such image, name in use, runtime failure), 126 (command not
  * executable), 127 (command not found). */
-int mtk_container_run(const char *root, const char *runroot,
-                      const struct mtk_container_run_opts *o, int *exit_code,
-                      struct mtk_err **err);
+int mtk_container_run(const char *root, const char *runroot, const struct mtk_container_run_opts *o,
+                      int *exit_code, struct mtk_err **err);
 
 #endif
