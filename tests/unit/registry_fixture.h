@@ -48,7 +48,7 @@ struct rf_registry {
   char name[32]; /* config name */
 };
 
-RF_UNUSED static char *rf_path(const char *fmt, ...)
+RF_UNUSED __attribute__((format(printf, 1, 2))) static char *rf_path(const char *fmt, ...)
 {
   static char bufs[8][512];
   static int next;
