@@ -363,7 +363,7 @@ static void merge(struct vstate st, const struct verr *group)
 static bool check_all_any(const struct mtk_schema *s, const struct mtk_node *n, struct vstate st)
 {
   bool ok = true;
-  struct verr group = {VERR_NONE};
+  struct verr group = {.kind = VERR_NONE};
   struct vstate sub = {st.best ? &group : NULL, st.depth};
   bool failed = false;
   for (size_t i = 0; i < s->all_of.n && !(failed && st.best == NULL); i++)
@@ -384,7 +384,7 @@ static bool check_all_any(const struct mtk_schema *s, const struct mtk_node *n, 
 
 static bool check_one_of(const struct mtk_schema *s, const struct mtk_node *n, struct vstate st)
 {
-  struct verr group = {VERR_NONE};
+  struct verr group = {.kind = VERR_NONE};
   struct vstate sub = {st.best ? &group : NULL, st.depth};
   struct vstate quiet = {NULL, st.depth};
   size_t matched = SIZE_MAX;
@@ -847,7 +847,7 @@ int mtk_compose_schema_validate(const struct mtk_node *root, struct mtk_err **er
     return mtk_err_set_at(err, MTK_E_INVALID, bad->file, bad->line, bad->col,
                           "json: unsupported value: %s", mtk_strbuf_str(&sb));
   }
-  struct verr best = {VERR_NONE};
+  struct verr best = {.kind = VERR_NONE};
   if (check(schema, root, (struct vstate){&best, 0}))
     return 0;
   return report(root, &best, err);

@@ -12,7 +12,7 @@ void mtk_cleanup_freep(void *p);
 void mtk_cleanup_closep(int *fd);
 void mtk_cleanup_fclosep(FILE **f);
 
-#define mtk_autofree __attribute__((cleanup(mtk_cleanup_freep)))
+#define mtk_autofree __attribute__((cleanup(mtk_cleanup_freep), unused))
 #define mtk_autoclose __attribute__((cleanup(mtk_cleanup_closep)))
 #define mtk_autofclose __attribute__((cleanup(mtk_cleanup_fclosep)))
 
@@ -24,7 +24,10 @@ void mtk_cleanup_fclosep(FILE **f);
     if (*p)                                                                                       \
       fn(*p);                                                                                     \
   }
-#define mtk_autoptr(name) __attribute__((cleanup(mtk_autoptr_cleanup_##name))) struct name *
+/* `unused`: a guard that only frees at scope exit (ownership handed over
+ * to it) is never read, which clang would report. */
+#define mtk_autoptr(name)                                                                         \
+  __attribute__((cleanup(mtk_autoptr_cleanup_##name), unused)) struct name *
 
 static inline void *mtk_steal_ptr_impl(void *pp)
 {
