@@ -12,6 +12,11 @@ command -v crun >/dev/null || { echo "1..0 # SKIP crun not installed"; exit 77; 
 BB=$(command -v busybox) || { echo "Bail out! busybox-static missing"; exit 1; }
 T=$(mktemp -d)
 cleanup() {
+  # A test cut short may leave an mtk in the background: let it stop its
+  # container (the tests' PID 1s exit on SIGINT), then make sure it is gone.
+  for p in $(jobs -p); do kill -INT "$p" 2>/dev/null; done
+  sleep 0.5
+  for p in $(jobs -p); do kill -KILL "$p" 2>/dev/null; done
   grep -o " $T/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$T"
 }
