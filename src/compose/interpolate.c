@@ -7,10 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "compose/internal.h"
 #include "compose/interp.h"
+#include "compose/values.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
@@ -136,15 +136,12 @@ static int cast_value(struct mtk_node *n, enum cast c)
       return 0;
     }
     case CAST_BOOL: {
-      static const char *const t[] = {"true", "y", "yes", "on"};
-      static const char *const f[] = {"false", "n", "no", "off"};
-      for (size_t i = 0; i < 4; i++)
-        if (strcasecmp(s, t[i]) == 0 || strcasecmp(s, f[i]) == 0) {
-          n->type = MTK_SCALAR_BOOL;
-          n->ival = strcasecmp(s, t[i]) == 0;
-          return 0;
-        }
-      return -1;
+      bool b;
+      if (!mtk_compose_parse_bool(s, &b))
+        return -1;
+      n->type = MTK_SCALAR_BOOL;
+      n->ival = b;
+      return 0;
     }
     case CAST_NONE:
       break;

@@ -13,6 +13,7 @@
 #include "compose/node.h"
 #include "compose/values.h"
 #include "util/cleanup.h"
+#include "util/gostr.h"
 #include "util/strbuf.h"
 
 /* File names are few and live as long as the process: a small list. */
@@ -386,7 +387,7 @@ bool mtk_node_is_true(const struct mtk_node *n)
     return n->ival != 0;
   mtk_autofree char *s = mtk_node_scalar_text(n, "");
   bool b = false;
-  return mtk_compose_strconv_parse_bool(s, &b) && b;
+  return mtk_go_parse_bool(s, &b) && b;
 }
 
 bool mtk_node_decode_bool(const struct mtk_node *n, bool *out)

@@ -266,19 +266,6 @@ bool mtk_compose_parse_bool(const char *s, bool *out)
   return false;
 }
 
-bool mtk_compose_strconv_parse_bool(const char *s, bool *out)
-{
-  static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
-  static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
-  for (size_t i = 0; i < 6; i++) {
-    if (strcmp(s, yes[i]) == 0)
-      return *out = true, true;
-    if (strcmp(s, no[i]) == 0)
-      return *out = false, true;
-  }
-  return false;
-}
-
 /* Shortest "%.*e" text of v that reads back as v (up to 17 digits). */
 static void shortest_e(double v, char *buf, size_t len)
 {

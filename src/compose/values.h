@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "mtk/err.h"
+#include "util/gostr.h"
 
 /* A duration as compose-go reads it (str2duration.ParseDuration: Go's
  * time.ParseDuration plus the units "d" and "w"): "90s", "1m30s", "1.5h",
@@ -42,8 +43,12 @@ bool mtk_compose_parse_float(const char *s, double *out);
 bool mtk_compose_parse_int(const char *s, int64_t *out);
 /* compose-go's toBoolean: true/false in any case, and y/yes/on, n/no/off. */
 bool mtk_compose_parse_bool(const char *s, bool *out);
-/* Go's strconv.ParseBool: 1, t, T, TRUE, true, True / 0, f, F, FALSE, false, False. */
-bool mtk_compose_strconv_parse_bool(const char *s, bool *out);
+/* Go's strconv.ParseBool: 1, t, T, TRUE, true, True / 0, f, F, FALSE, false, False.  The
+   old name of mtk_go_parse_bool (util/gostr.h), for the callers not yet switched. */
+static inline bool mtk_compose_strconv_parse_bool(const char *s, bool *out)
+{
+  return mtk_go_parse_bool(s, out);
+}
 /* Go's net.ParseIP(s) != nil (IPv4 dotted quad without leading zeros, or IPv6). */
 bool mtk_compose_ip_valid(const char *s);
 
