@@ -13,20 +13,17 @@
  * Letters and digits in keys are Unicode's (categories L and N), as Go's unicode package. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "compose/dotenv.h"
 #include "compose/interp.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 #include "util/gostr.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
@@ -340,39 +337,11 @@ int mtk_dotenv_parse(const char *text, size_t len, const char *filename,
   return 0;
 }
 
-static char *read_all(const char *path, size_t *len, struct mtk_err **err)
-{
-  mtk_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0)
-    return mtk_err_set(err, errno, "open %s: %s", path, strerror(errno)), NULL;
-  if (fstat(fd, &st) < 0)
-    return mtk_err_set(err, errno, "stat %s: %s", path, strerror(errno)), NULL;
-  if (S_ISDIR(st.st_mode))
-    return mtk_err_set(err, EISDIR, "read %s: %s", path, strerror(EISDIR)), NULL;
-  mtk_autostrbuf sb = MTK_STRBUF_INIT;
-  char buf[65536];
-  for (;;) {
-    ssize_t r = read(fd, buf, sizeof(buf));
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return mtk_err_set(err, errno, "read %s: %s", path, strerror(errno)), NULL;
-    if (r == 0)
-      break;
-    if (sb.len + (size_t)r > DOTENV_MAX_SIZE)
-      return mtk_err_set(err, EFBIG, "read %s: larger than %u bytes", path, DOTENV_MAX_SIZE), NULL;
-    mtk_strbuf_add(&sb, buf, (size_t)r);
-  }
-  *len = sb.len;
-  return mtk_strbuf_steal(&sb);
-}
-
 int mtk_dotenv_read_file(const char *path, mtk_interp_lookup_cb lookup, void *ud,
                          struct mtk_strmap *out, struct mtk_err **err)
 {
   size_t len = 0;
-  mtk_autofree char *text = read_all(path, &len, err);
+  mtk_autofree char *text = mtk_file_read(path, DOTENV_MAX_SIZE, &len, err);
   if (!text)
     return -1;
   return mtk_dotenv_parse(text, len, path, lookup, ud, out, err);

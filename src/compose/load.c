@@ -7,12 +7,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "compose/canonical.h"
 #include "compose/dotenv.h"
@@ -22,6 +20,7 @@
 #include "compose/normalize.h"
 #include "compose/schema.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 #include "util/path.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
@@ -38,31 +37,19 @@ struct tracker {
 
 char *mtk_compose_read_file(const char *path, size_t *len, struct mtk_err **err)
 {
-  mtk_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return mtk_err_set(err, errno, "open %s: %s", path, strerror(errno)), NULL;
-  struct stat st;
-  if (fstat(fd, &st) < 0)
-    return mtk_err_set(err, errno, "stat %s: %s", path, strerror(errno)), NULL;
-  if (S_ISDIR(st.st_mode))
-    return mtk_err_set(err, EISDIR, "%s is a directory, not a compose file", path), NULL;
-  mtk_autostrbuf sb = MTK_STRBUF_INIT;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return mtk_err_set(err, errno, "read %s: %s", path, strerror(errno)), NULL;
-    if (n == 0)
-      break;
-    if (sb.len + (size_t) n > MAX_FILE_SIZE)
-      return mtk_err_set(err, MTK_E_INVALID, "%s is larger than %u MiB", path, MAX_FILE_SIZE >> 20),
-             NULL;
-    mtk_strbuf_add(&sb, buf, (size_t) n);
-  }
-  *len = sb.len;
-  return mtk_strbuf_steal(&sb);
+  struct mtk_err *e = NULL;
+  char *text = mtk_file_read(path, MAX_FILE_SIZE, len, &e);
+  if (text)
+    return text;
+  /* The two refusals are about compose files; errno failures keep mtk_file_read's text. */
+  if (e->code == EISDIR)
+    mtk_err_set(err, EISDIR, "%s is a directory, not a compose file", path);
+  else if (e->code == EFBIG)
+    mtk_err_set(err, MTK_E_INVALID, "%s is larger than %u MiB", path, MAX_FILE_SIZE >> 20);
+  else if (err && !*err)
+    *err = mtk_steal_ptr(&e);
+  mtk_err_free(&e);
+  return NULL;
 }
 
 static int load_file(struct mtk_compose_ctx *ctx, const char *path, struct mtk_node *model,

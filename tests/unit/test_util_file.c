@@ -1,0 +1,98 @@
+/* Unit tests for mtk_file_read (src/util/file.c): contents and lengths (NUL bytes, empty
+ * files), the size cap (at the limit, one byte over, an endless character device) and the
+ * errors (missing file, directory), each naming the path. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "util/cleanup.h"
+#include "util/file.h"
+
+static char dir[] = "/tmp/mtk-file-XXXXXX";
+
+static char *write_file(const char *name, const char *data, size_t n)
+{
+  char *path = mtk_xasprintf("%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (f == NULL || fwrite(data, 1, n, f) != n || fclose(f) != 0)
+    abort();
+  return path;
+}
+
+static int test_contents(void)
+{
+  struct mtk_err *err = NULL;
+  size_t len = 99;
+  mtk_autofree char *path = write_file("nul", "a\0b\n", 4);
+  mtk_autofree char *text = mtk_file_read(path, 4, &len, &err);
+  MTK_ASSERT(text != NULL && err == NULL);
+  MTK_ASSERT_EQ(len, 4);
+  MTK_ASSERT(memcmp(text, "a\0b\n", 5) == 0); /* NUL-terminated after the contents */
+
+  mtk_autofree char *empty = write_file("empty", "", 0);
+  mtk_autofree char *t2 = mtk_file_read(empty, 0, &len, &err);
+  MTK_ASSERT(t2 != NULL && err == NULL);
+  MTK_ASSERT_EQ(len, 0);
+  MTK_ASSERT_STREQ(t2, "");
+  return 0;
+}
+
+static int test_cap(void)
+{
+  struct mtk_err *err = NULL;
+  size_t len = 0;
+  mtk_autofree char *path = write_file("five", "12345", 5);
+  mtk_autofree char *ok = mtk_file_read(path, 5, &len, &err);
+  MTK_ASSERT(ok != NULL && len == 5);
+  MTK_ASSERT(mtk_file_read(path, 4, &len, &err) == NULL);
+  MTK_ASSERT_EQ(err->code, EFBIG);
+  MTK_ASSERT_CONTAINS(err->msg, path);
+  MTK_ASSERT_CONTAINS(err->msg, "larger than 4 bytes");
+  mtk_err_free(&err);
+  /* A device that never ends is cut at the cap, not read until memory runs out. */
+  MTK_ASSERT(mtk_file_read("/dev/zero", 1 << 20, &len, &err) == NULL);
+  MTK_ASSERT_EQ(err->code, EFBIG);
+  mtk_err_free(&err);
+  return 0;
+}
+
+static int test_errors(void)
+{
+  struct mtk_err *err = NULL;
+  size_t len = 0;
+  mtk_autofree char *missing = mtk_xasprintf("%s/missing", dir);
+  MTK_ASSERT(mtk_file_read(missing, 100, &len, &err) == NULL);
+  MTK_ASSERT_EQ(err->code, ENOENT);
+  mtk_autofree char *want = mtk_xasprintf("open %s: No such file or directory", missing);
+  MTK_ASSERT_STREQ(err->msg, want);
+  mtk_err_free(&err);
+  MTK_ASSERT(mtk_file_read(dir, 100, &len, &err) == NULL);
+  MTK_ASSERT_EQ(err->code, EISDIR);
+  MTK_ASSERT_CONTAINS(err->msg, dir);
+  mtk_err_free(&err);
+  return 0;
+}
+
+int main(void)
+{
+  static const struct mtk_test tests[] = {
+      {"contents", test_contents},
+      {"cap", test_cap},
+      {"errors", test_errors},
+      {NULL, NULL},
+  };
+  if (mkdtemp(dir) == NULL)
+    return 1;
+  int r = mtk_test_main(tests);
+  const char *names[] = {"nul", "empty", "five"};
+  for (size_t i = 0; i < 3; i++) {
+    mtk_autofree char *p = mtk_xasprintf("%s/%s", dir, names[i]);
+    unlink(p);
+  }
+  rmdir(dir);
+  return r;
+}
