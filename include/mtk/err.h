@@ -41,6 +41,8 @@ int mtk_err_setv(struct mtk_err **err, int code, const char *fmt, va_list ap)
 /* Like mtk_err_set, with the position of the offending input. */
 int mtk_err_set_at(struct mtk_err **err, int code, const char *file, int line, int col,
                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int mtk_err_set_atv(struct mtk_err **err, int code, const char *file, int line, int col,
+                    const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
 /* Prefixes the message of *err with context ("service web: " + msg).
  * Returns a negative value so that `return mtk_err_wrap(...)` reads well. */

@@ -16,7 +16,6 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,12 +92,10 @@ static int fail(struct parser *p, struct mtk_err **err, const char *fmt, ...)
 static int fail(struct parser *p, struct mtk_err **err, const char *fmt, ...)
 {
   va_list ap;
-  mtk_autofree char *msg = NULL;
   va_start(ap, fmt);
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
+  int r = mtk_err_set_atv(err, MTK_E_INVALID, p->file, p->line, 0, fmt, ap);
   va_end(ap);
-  return mtk_err_set_at(err, MTK_E_INVALID, p->file, p->line, 0, "%s", msg);
+  return r;
 }
 
 /* compose-go's getStatementStart: skips white space (counting newlines) and comment lines.

@@ -489,13 +489,11 @@ void mtk_node_push(struct mtk_node *seq, struct mtk_node *item)
 int mtk_node_err(const struct mtk_node *n, struct mtk_err **err, const char *fmt, ...)
 {
   va_list ap;
-  mtk_autofree char *msg = NULL;
   va_start(ap, fmt);
-  if (vasprintf(&msg, fmt, ap) < 0)
-    abort();
+  int r = mtk_err_set_atv(err, MTK_E_INVALID, n ? n->file : NULL, n ? n->line : 0,
+                          n ? n->col : 0, fmt, ap);
   va_end(ap);
-  return mtk_err_set_at(err, MTK_E_INVALID, n ? n->file : NULL, n ? n->line : 0, n ? n->col : 0,
-                        "%s", msg);
+  return r;
 }
 
 json_t *mtk_node_to_json(const struct mtk_node *n)

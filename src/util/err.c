@@ -37,19 +37,26 @@ int mtk_err_set(struct mtk_err **err, int code, const char *fmt, ...)
   return r;
 }
 
-int mtk_err_set_at(struct mtk_err **err, int code, const char *file, int line, int col,
-                   const char *fmt, ...)
+int mtk_err_set_atv(struct mtk_err **err, int code, const char *file, int line, int col,
+                    const char *fmt, va_list ap)
 {
-  va_list ap;
   bool fresh = err && *err == NULL;
-  va_start(ap, fmt);
   int r = mtk_err_setv(err, code, fmt, ap);
-  va_end(ap);
   if (fresh) {
     (*err)->file = file ? mtk_xstrdup(file) : NULL;
     (*err)->line = line;
     (*err)->col = col;
   }
+  return r;
+}
+
+int mtk_err_set_at(struct mtk_err **err, int code, const char *file, int line, int col,
+                   const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int r = mtk_err_set_atv(err, code, file, line, col, fmt, ap);
+  va_end(ap);
   return r;
 }
 
