@@ -25,6 +25,7 @@
 #include "build/ignore.h"
 #include "build/ignore_int.h"
 #include "util/gostr.h"
+#include "util/path.h"
 #include "util/strbuf.h"
 
 /* bufio.Scanner's MaxScanTokenSize: ReadAll fails on a longer line. */
@@ -39,49 +40,11 @@ static void trim_space(const char *s, size_t *start, size_t *end)
   *end = *start + mtk_go_trim_right_len(s + *start, *end - *start);
 }
 
+/* filepath.Clean of path[0, n) (which holds no NUL byte). */
 static char *clean_n(const char *path, size_t n)
 {
-  if (n == 0)
-    return mtk_xstrdup(".");
-  char *out = mtk_xmalloc(n + 1);
-  bool rooted = path[0] == '/';
-  size_t r = 0, w = 0, dotdot = 0;
-  if (rooted)
-    out[w++] = '/', r = 1, dotdot = 1;
-  while (r < n) {
-    if (path[r] == '/') {
-      r++;
-    } else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
-      r++;
-    } else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
-      r += 2;
-      if (w > dotdot) {
-        w--;
-        while (w > dotdot && out[w] != '/')
-          w--;
-      } else if (!rooted) {
-        if (w > 0)
-          out[w++] = '/';
-        out[w++] = '.';
-        out[w++] = '.';
-        dotdot = w;
-      }
-    } else {
-      if ((rooted && w != 1) || (!rooted && w != 0))
-        out[w++] = '/';
-      for (; r < n && path[r] != '/'; r++)
-        out[w++] = path[r];
-    }
-  }
-  if (w == 0)
-    out[w++] = '.';
-  out[w] = '\0';
-  return out;
-}
-
-char *mtk_ignore_clean_path(const char *path)
-{
-  return clean_n(path, strlen(path));
+  mtk_autofree char *p = mtk_xstrndup(path, n);
+  return mtk_path_clean(p);
 }
 
 /* ---- path/filepath.Match (Go 1.19) ---- */
@@ -478,7 +441,7 @@ int mtk_ignore_matches(const struct mtk_ignore *m, const char *path, bool *exclu
                        struct mtk_err **err)
 {
   size_t n = strlen(path);
-  mtk_autofree char *clean = mtk_ignore_clean_path(path);
+  mtk_autofree char *clean = mtk_path_clean(path);
   *excluded = false;
   if (strcmp(clean, ".") == 0)
     return 0; /* the context root cannot be excluded */

@@ -13,6 +13,7 @@
 
 #include "mtk/err.h"
 #include "util/cleanup.h"
+#include "util/path.h"
 
 /* A compiled pattern list. */
 struct mtk_ignore;
@@ -67,7 +68,11 @@ MTK_DEFINE_AUTOPTR(mtk_ignore, mtk_ignore_free)
 int mtk_ignore_glob_match(const char *pattern, const char *name, bool *matched,
                           struct mtk_err **err);
 
-/* Go's path/filepath.Clean for `/`-separated paths ("" -> ".").  Owned result. */
-char *mtk_ignore_clean_path(const char *path);
+/* Go's path/filepath.Clean for `/`-separated paths ("" -> ".").  Owned result.  The old name
+   of mtk_path_clean (util/path.h), for the callers not yet switched. */
+static inline char *mtk_ignore_clean_path(const char *path)
+{
+  return mtk_path_clean(path);
+}
 
 #endif
