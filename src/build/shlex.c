@@ -42,7 +42,8 @@ struct mtk_shlex {
 /* The words of one level of process_until (BuildKit's wordsStruct). */
 struct words {
   struct mtk_strbuf *buf; /* borrowed: the lexer's shared wbuf */
-  char **v;               /* owned: words done */
+  char **v;               /* owned: words done (NULL-terminated) */
+  size_t *lens;           /* owned: their lengths (a word may hold NUL bytes) */
   size_t n;               /* entries of v */
   size_t cap;             /* entries allocated */
   bool in_word;           /* a word has begun (possibly still empty: "''") */
@@ -53,29 +54,27 @@ static void words_free(struct words *w)
   for (size_t i = 0; i < w->n; i++)
     free(w->v[i]);
   free(w->v);
+  free(w->lens);
   w->v = NULL;
+  w->lens = NULL;
   w->n = w->cap = 0;
 }
 
 #define mtk_autowords __attribute__((cleanup(words_free))) struct words
-
-static void words_push(struct words *w, char *s)
-{
-  if (w->n + 1 >= w->cap) {
-    w->cap = w->cap ? w->cap * 2 : 8;
-    w->v = mtk_xrealloc(w->v, w->cap * sizeof(*w->v));
-  }
-  w->v[w->n++] = s;
-  w->v[w->n] = NULL;
-}
 
 /* Ends the current word, if it has any text. */
 static void words_finish(struct words *w)
 {
   if (w->buf->len == 0)
     return;
-  words_push(w, mtk_xstrndup(w->buf->buf, w->buf->len));
-  mtk_strbuf_reset(w->buf);
+  if (w->n + 1 >= w->cap) {
+    w->cap = w->cap ? w->cap * 2 : 8;
+    w->v = mtk_xrealloc(w->v, w->cap * sizeof(*w->v));
+    w->lens = mtk_xrealloc(w->lens, w->cap * sizeof(*w->lens));
+  }
+  w->lens[w->n] = w->buf->len;
+  w->v[w->n++] = mtk_strbuf_steal(w->buf);
+  w->v[w->n] = NULL;
   w->in_word = false;
 }
 
@@ -308,7 +307,11 @@ static int process_modifier(struct mtk_shlex *l, const char *name, int32_t ch,
   }
   bool set = get_env(l, name, &value);
   if ((l->flags & MTK_SHLEX_SKIP_UNSET_ENV) && !set) {
-    mtk_strbuf_addf(out, "${%s%s%s}", name, mtk_strbuf_str(chs), mtk_strbuf_str(&word));
+    /* As written; by length, the word may hold NUL bytes (a Dockerfile may). */
+    mtk_strbuf_addf(out, "${%s", name);
+    mtk_strbuf_add(out, mtk_strbuf_str(chs), chs->len);
+    mtk_strbuf_add(out, mtk_strbuf_str(&word), word.len);
+    mtk_strbuf_addc(out, '}');
     return 0;
   }
   bool empty = !set || (null_is_unset && !*value);
@@ -362,7 +365,11 @@ static int process_replace(struct mtk_shlex *l, const char *name, struct mtk_str
     return peek(l) == END ? fail(err, "syntax error: missing '}'") : -1;
   bool set = get_env(l, name, &value);
   if ((l->flags & MTK_SHLEX_SKIP_UNSET_ENV) && !set) {
-    mtk_strbuf_addf(out, "${%s/%s/%s}", name, mtk_strbuf_str(&pat), mtk_strbuf_str(&repl));
+    mtk_strbuf_addf(out, "${%s/", name);
+    mtk_strbuf_add(out, mtk_strbuf_str(&pat), pat.len);
+    mtk_strbuf_addc(out, '/');
+    mtk_strbuf_add(out, mtk_strbuf_str(&repl), repl.len);
+    mtk_strbuf_addc(out, '}');
     return 0;
   }
   mtk_autofree char *r =
@@ -520,15 +527,15 @@ static int process_until(struct mtk_shlex *l, int32_t stop, bool raw_escapes,
   return rc;
 }
 
-/* One call of ProcessWord / ProcessWords / ProcessWordWithMatches. */
-static int process(struct mtk_shlex *l, const char *word, const struct mtk_strmap *env,
+/* One call of ProcessWord / ProcessWords / ProcessWordWithMatches on word[0..len). */
+static int process(struct mtk_shlex *l, const char *word, size_t len, const struct mtk_strmap *env,
                    struct mtk_strmap *matched, struct mtk_strmap *unmatched, struct mtk_strbuf *res,
                    struct words *w, struct mtk_err **err)
 {
   struct mtk_err *e = NULL;
   uint32_t r;
   l->src = word;
-  l->len = strlen(word);
+  l->len = len;
   l->pos = 0;
   /* text/scanner skips a byte order mark at the very start. */
   if (l->len && mtk_utf8_decode(word, l->len, &r) == 3 && r == 0xFEFF)
@@ -591,7 +598,7 @@ char *mtk_shlex_word_ex(struct mtk_shlex *l, const char *word, const struct mtk_
 {
   mtk_autostrbuf res = MTK_STRBUF_INIT;
   mtk_autowords w = {0};
-  if (process(l, word, env, matched, unmatched, &res, &w, err) < 0)
+  if (process(l, word, strlen(word), env, matched, unmatched, &res, &w, err) < 0)
     return NULL;
   return mtk_strbuf_steal(&res);
 }
@@ -602,19 +609,30 @@ char *mtk_shlex_word(struct mtk_shlex *l, const char *word, const struct mtk_str
   return mtk_shlex_word_ex(l, word, env, NULL, NULL, err);
 }
 
-char **mtk_shlex_words(struct mtk_shlex *l, const char *word, const struct mtk_strmap *env,
-                       size_t *n, struct mtk_err **err)
+char **mtk_shlex_words_n(struct mtk_shlex *l, const char *word, size_t len,
+                         const struct mtk_strmap *env, size_t *n, size_t **lens,
+                         struct mtk_err **err)
 {
   mtk_autostrbuf res = MTK_STRBUF_INIT;
   mtk_autowords w = {0};
-  if (process(l, word, env, NULL, NULL, &res, &w, err) < 0)
+  if (process(l, word, len, env, NULL, NULL, &res, &w, err) < 0)
     return NULL;
-  if (!w.v)
+  if (!w.v) {
     w.v = mtk_xcalloc(1, sizeof(*w.v));
+    w.lens = mtk_xcalloc(1, sizeof(*w.lens));
+  }
   if (n)
     *n = w.n;
+  if (lens)
+    *lens = mtk_steal_ptr(&w.lens);
   w.n = 0; /* the strings now belong to the returned array */
   return mtk_steal_ptr(&w.v);
+}
+
+char **mtk_shlex_words(struct mtk_shlex *l, const char *word, const struct mtk_strmap *env,
+                       size_t *n, struct mtk_err **err)
+{
+  return mtk_shlex_words_n(l, word, strlen(word), env, n, NULL, err);
 }
 
 void mtk_shlex_words_free(char **words)

@@ -57,6 +57,12 @@ char *mtk_shlex_word(struct mtk_shlex *l, const char *word, const struct mtk_str
    text of the current word before a ${VAR<op>...} is dropped ("a${X:-b}c" -> "bc"). */
 char **mtk_shlex_words(struct mtk_shlex *l, const char *word, const struct mtk_strmap *env,
                        size_t *n, struct mtk_err **err);
+/* mtk_shlex_words on word[0..len), which may hold NUL bytes (a Dockerfile line may): when
+   `lens` is not NULL, *lens receives an owned array (free()) of the words' lengths, as a word
+   may hold NUL bytes too. */
+char **mtk_shlex_words_n(struct mtk_shlex *l, const char *word, size_t len,
+                         const struct mtk_strmap *env, size_t *n, size_t **lens,
+                         struct mtk_err **err);
 void mtk_shlex_words_free(char **words);
 
 /* Lex.ProcessWordWithMatches: like mtk_shlex_word, and adds (key, NULL value) to `matched` for

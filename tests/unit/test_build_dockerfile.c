@@ -2,8 +2,9 @@
  * cases do not cover — start/end lines (continuations, comments, heredoc bodies), heredocs
  * (names, quoting, fd, chomp, several per instruction, ONBUILD, JSON form), the escape
  * directive and the other directives, errors with their line, warnings, flags, the JSON
- * form, comments kept above an instruction, deep ONBUILD chains, and linear time.  The
- * expected values were checked against BuildKit's parser. */
+ * form, comments kept above an instruction, deep ONBUILD chains, the heredoc lexer's NUL
+ * bytes and nesting limit, and linear time.  The expected values were checked against
+ * BuildKit's parser (the nesting limit is mtk's own: see dockerfile_heredoc.c). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -332,6 +333,46 @@ static int test_deep_onbuild(void)
   return 0;
 }
 
+/* The heredoc lexer is shlex.h's: a NUL byte in a delimiter is kept (Go strings hold them);
+ * ${...} nested 200 deep still names a heredoc, nested 200000 deep (through continuation
+ * lines) is a lexing error of the line, so no heredoc, and does not overflow the C stack. */
+static int test_heredoc_lexing(void)
+{
+  static const char nul[] = "FROM a\nRUN <<E\0F cat\nbody\nE\0F\n";
+  struct mtk_err *err = NULL;
+  mtk_autoptr(mtk_df_result) r = mtk_dockerfile_parse("Dockerfile", nul, sizeof(nul) - 1, &err);
+  MTK_ASSERT(r);
+  const struct mtk_df_node *run = r->ast->children[1];
+  MTK_ASSERT_EQ(run->n_heredocs, 1);
+  MTK_ASSERT_EQ(run->heredocs[0].name_len, 3);
+  MTK_ASSERT(memcmp(run->heredocs[0].name, "E\0F", 4) == 0);
+  MTK_ASSERT_STREQ(run->heredocs[0].content, "body\n");
+
+  for (int deep = 0; deep < 2; deep++) {
+    int levels = deep ? 200000 : 200;
+    mtk_autostrbuf sb = MTK_STRBUF_INIT;
+    mtk_strbuf_adds(&sb, "FROM a\nRUN <<EOF echo ");
+    for (int i = 0; i < levels; i++)
+      mtk_strbuf_adds(&sb, i % 5000 == 4999 ? "${a:-\\\n" : "${a:-");
+    for (int i = 0; i < levels; i++)
+      mtk_strbuf_adds(&sb, i % 5000 == 4999 && i + 1 < levels ? "}\\\n" : "}");
+    mtk_strbuf_adds(&sb, "\nEOF\n");
+    mtk_autoptr(mtk_df_result) d = mtk_dockerfile_parse("Dockerfile", sb.buf, sb.len, &err);
+    MTK_ASSERT(d);
+    if (!deep) {
+      MTK_ASSERT_EQ(d->ast->n_children, 2);
+      MTK_ASSERT_EQ(d->ast->children[1]->n_heredocs, 1);
+      MTK_ASSERT_STREQ(d->ast->children[1]->heredocs[0].name, "EOF");
+    } else {
+      /* Without the heredoc, the line "EOF" is an instruction of its own. */
+      MTK_ASSERT_EQ(d->ast->n_children, 3);
+      MTK_ASSERT_EQ(d->ast->children[1]->n_heredocs, 0);
+      MTK_ASSERT_STREQ(d->ast->children[2]->value, "EOF");
+    }
+  }
+  return 0;
+}
+
 static int test_linear_time(void)
 {
   mtk_autostrbuf sb = MTK_STRBUF_INIT;
@@ -368,6 +409,7 @@ int main(void)
       {"instruction forms", test_forms},
       {"JSON NUL and quoting", test_json_nul_and_quote},
       {"deep ONBUILD chain", test_deep_onbuild},
+      {"heredoc lexing: NUL bytes, deep ${...}", test_heredoc_lexing},
       {"linear time", test_linear_time},
       {NULL, NULL},
   };
