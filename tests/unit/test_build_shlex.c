@@ -292,6 +292,36 @@ static int test_words(void)
   return 0;
 }
 
+/* mtk_shlex_words_n: the input by length and the words' lengths, NUL bytes kept (also in
+   an unset ${...} written back with SkipUnsetEnv). */
+static int test_words_n(void)
+{
+  static const char in[] = "a\0b '\0' ${X:-\0y}";
+  mtk_autoptr(mtk_shlex) l = mtk_shlex_new('\\');
+  struct mtk_err *err = NULL;
+  size_t n = 0, *lens = NULL;
+  mtk_shlex_set_flags(l, MTK_SHLEX_SKIP_UNSET_ENV);
+  char **w = mtk_shlex_words_n(l, in, sizeof(in) - 1, NULL, &n, &lens, &err);
+  MTK_ASSERT(w != NULL);
+  MTK_ASSERT_EQ(n, 3);
+  MTK_ASSERT(w[3] == NULL);
+  MTK_ASSERT(lens[0] == 3 && memcmp(w[0], "a\0b", 4) == 0);
+  MTK_ASSERT(lens[1] == 1 && memcmp(w[1], "\0", 2) == 0);
+  MTK_ASSERT(lens[2] == 8 && memcmp(w[2], "${X:-\0y}", 9) == 0);
+  mtk_shlex_words_free(w);
+  free(lens);
+  /* No word: an empty array, and the lengths may be left out. */
+  w = mtk_shlex_words_n(l, "  ", 2, NULL, &n, NULL, &err);
+  MTK_ASSERT(w != NULL && w[0] == NULL && n == 0);
+  mtk_shlex_words_free(w);
+  /* An error quotes the whole input, NUL bytes included. */
+  MTK_ASSERT(mtk_shlex_words_n(l, "\0'", 2, NULL, &n, &lens, &err) == NULL);
+  MTK_ASSERT_STREQ(err->msg, "failed to process \"\\x00'\": unexpected end of statement "
+                             "while looking for matching single-quote");
+  mtk_err_free(&err);
+  return 0;
+}
+
 static int test_unicode(void)
 {
   mtk_autostrmap env = MTK_STRMAP_INIT;
@@ -403,6 +433,7 @@ int main(void)
       {"replace operators", test_replace},
       {"matched and unmatched names", test_matches},
       {"word splitting", test_words},
+      {"words by length (NUL bytes)", test_words_n},
       {"unicode", test_unicode},
       {"linear time", test_linear_time},
       {"nesting limit", test_nesting_limit},
