@@ -30,17 +30,6 @@ static void skip_ws(struct jscan *j)
     j->i++;
 }
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* A string starting at j->i (the opening quote); j->i ends after the closing one. */
 static bool scan_string(struct jscan *j)
 {
@@ -58,7 +47,7 @@ static bool scan_string(struct jscan *j)
     c = (unsigned char) j->s[j->i++];
     if (c == 'u') {
       for (int k = 0; k < 4; k++)
-        if (j->i >= j->n || hexval(j->s[j->i++]) < 0)
+        if (j->i >= j->n || mtk_go_unhex((unsigned char) j->s[j->i++]) < 0)
           return false;
     } else if (!strchr("\"\\/bfnrt", c) || c == 0) {
       return false;
@@ -197,7 +186,7 @@ static int32_t getu4(const char *s, size_t n)
     return -1;
   int32_t r = 0;
   for (int k = 2; k < 6; k++) {
-    int h = hexval(s[k]);
+    int h = mtk_go_unhex((unsigned char) s[k]);
     if (h < 0)
       return -1;
     r = r * 16 + h;

@@ -244,17 +244,6 @@ static bool perl_class(struct re_parser *p, struct rvec *v)
   return false;
 }
 
-static int unhex(int32_t c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 static int32_t next_rune(struct re_parser *p, size_t *t)
 {
   int32_t c = RUNE_ERROR;
@@ -303,7 +292,7 @@ static int parse_hex_escape(struct re_parser *p, size_t *t, int32_t *r)
   if (c != '{') {
     if (*t >= p->n)
       return -1;
-    int x = unhex(c), y = unhex(next_rune(p, t));
+    int x = mtk_go_unhex((uint32_t) c), y = mtk_go_unhex((uint32_t) next_rune(p, t));
     if (x < 0 || y < 0)
       return -1;
     *r = x * 16 + y;
@@ -317,7 +306,7 @@ static int parse_hex_escape(struct re_parser *p, size_t *t, int32_t *r)
     c = next_rune(p, t);
     if (c == '}')
       break;
-    int h = unhex(c);
+    int h = mtk_go_unhex((uint32_t) c);
     if (h < 0 || (v = v * 16 + h) > MAX_RUNE)
       return -1;
     nhex++;

@@ -202,6 +202,17 @@ char *mtk_go_quote(const char *s, size_t n)
   return mtk_strbuf_steal(&sb);
 }
 
+int mtk_go_unhex(uint32_t c)
+{
+  if (c >= '0' && c <= '9')
+    return (int) (c - '0');
+  if (c >= 'a' && c <= 'f')
+    return (int) (c - 'a' + 10);
+  if (c >= 'A' && c <= 'F')
+    return (int) (c - 'A' + 10);
+  return -1;
+}
+
 bool mtk_go_parse_bool(const char *s, bool *out)
 {
   static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};

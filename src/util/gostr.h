@@ -44,6 +44,10 @@ uint32_t mtk_go_to_lower(uint32_t r); /* ToLower (the simple mapping) */
 char *mtk_go_quote(const char *s, size_t n);
 void mtk_go_quote_append(struct mtk_strbuf *sb, const char *s, size_t n);
 
+/* strconv's unhex: the value of the hexadecimal digit c (0-9, a-f, A-F), -1 for anything
+   else. */
+int mtk_go_unhex(uint32_t c);
+
 /* strconv.ParseBool: "1", "t", "T", "TRUE", "true", "True" and "0", "f", "F", "FALSE",
    "false", "False"; false (and *out untouched) for anything else. */
 bool mtk_go_parse_bool(const char *s, bool *out);

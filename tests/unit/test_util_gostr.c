@@ -185,6 +185,19 @@ static int test_parse_bool(void)
   return 0;
 }
 
+static int test_unhex(void)
+{
+  static const char digits[] = "0123456789abcdefABCDEF";
+  static const int values[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                               10, 11, 12, 13, 14, 15};
+  for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+    MTK_ASSERT_EQ(mtk_go_unhex((unsigned char) digits[i]), values[i]);
+  static const uint32_t bad[] = {'g', 'G', '/', ':', '@', '`', 0, 0xFF10, 0xFFFFFFFF};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    MTK_ASSERT_EQ(mtk_go_unhex(bad[i]), -1);
+  return 0;
+}
+
 static int test_trim_and_lower(void)
 {
   static const char left[] = "\xe3\x80\x80 \t\xc2\x85x y \xc2\xa0";
@@ -216,6 +229,7 @@ int main(void)
       {"classes", test_classes},
       {"to_lower", test_to_lower},
       {"parse_bool", test_parse_bool},
+      {"unhex", test_unhex},
       {"trim_and_lower", test_trim_and_lower},
       {NULL, NULL},
   };
