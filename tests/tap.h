@@ -8,41 +8,41 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MTK_ASSERT(cond)                                                                          \
-  do {                                                                                            \
-    if (!(cond)) {                                                                                \
-      printf("#   %s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond);                     \
-      return 1;                                                                                   \
-    }                                                                                             \
+#define MTK_ASSERT(cond)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      printf("#   %s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond);                      \
+      return 1;                                                                                    \
+    }                                                                                              \
   } while (0)
 
-#define MTK_ASSERT_EQ(a, b)                                                                       \
-  do {                                                                                            \
-    long long a_ = (long long) (a), b_ = (long long) (b);                                         \
-    if (a_ != b_) {                                                                               \
-      printf("#   %s:%d: %s == %s: %lld != %lld\n", __FILE__, __LINE__, #a, #b, a_, b_);          \
-      return 1;                                                                                   \
-    }                                                                                             \
+#define MTK_ASSERT_EQ(a, b)                                                                        \
+  do {                                                                                             \
+    long long a_ = (long long) (a), b_ = (long long) (b);                                          \
+    if (a_ != b_) {                                                                                \
+      printf("#   %s:%d: %s == %s: %lld != %lld\n", __FILE__, __LINE__, #a, #b, a_, b_);           \
+      return 1;                                                                                    \
+    }                                                                                              \
   } while (0)
 
-#define MTK_ASSERT_STREQ(a, b)                                                                    \
-  do {                                                                                            \
-    const char *a_ = (a), *b_ = (b);                                                              \
-    if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {                                        \
-      printf("#   %s:%d: %s == %s: \"%s\" != \"%s\"\n", __FILE__, __LINE__, #a, #b,               \
-             a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                             \
-      return 1;                                                                                   \
-    }                                                                                             \
+#define MTK_ASSERT_STREQ(a, b)                                                                     \
+  do {                                                                                             \
+    const char *a_ = (a), *b_ = (b);                                                               \
+    if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {                                         \
+      printf("#   %s:%d: %s == %s: \"%s\" != \"%s\"\n", __FILE__, __LINE__, #a, #b,                \
+             a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                              \
+      return 1;                                                                                    \
+    }                                                                                              \
   } while (0)
 
-#define MTK_ASSERT_CONTAINS(hay, needle)                                                          \
-  do {                                                                                            \
-    const char *h_ = (hay), *n_ = (needle);                                                       \
-    if (h_ == NULL || strstr(h_, n_) == NULL) {                                                   \
-      printf("#   %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,                   \
-             h_ ? h_ : "(null)", n_);                                                             \
-      return 1;                                                                                   \
-    }                                                                                             \
+#define MTK_ASSERT_CONTAINS(hay, needle)                                                           \
+  do {                                                                                             \
+    const char *h_ = (hay), *n_ = (needle);                                                        \
+    if (h_ == NULL || strstr(h_, n_) == NULL) {                                                    \
+      printf("#   %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,                    \
+             h_ ? h_ : "(null)", n_);                                                              \
+      return 1;                                                                                    \
+    }                                                                                              \
   } while (0)
 
 struct mtk_test {

@@ -13,13 +13,13 @@
  * Values below MTK_E_BASE are errno values. */
 enum mtk_err_code {
   MTK_E_BASE = 1000,
-  MTK_E_GENERIC = 1000,   /* exit 1 */
-  MTK_E_NOFILE = 1014,    /* no compose file found: exit 14 */
-  MTK_E_INVALID = 1015,   /* the compose file is invalid: exit 15 */
-  MTK_E_USAGE = 1016,     /* bad command line: exit 16 */
-  MTK_E_BUILD = 1017,     /* build failed: exit 17 */
-  MTK_E_PULL = 1018,      /* pull failed: exit 18 */
-  MTK_E_INTR = 1130,      /* interrupted: exit 130 */
+  MTK_E_GENERIC = 1000, /* exit 1 */
+  MTK_E_NOFILE = 1014,  /* no compose file found: exit 14 */
+  MTK_E_INVALID = 1015, /* the compose file is invalid: exit 15 */
+  MTK_E_USAGE = 1016,   /* bad command line: exit 16 */
+  MTK_E_BUILD = 1017,   /* build failed: exit 17 */
+  MTK_E_PULL = 1018,    /* pull failed: exit 18 */
+  MTK_E_INTR = 1130,    /* interrupted: exit 130 */
 };
 
 struct mtk_err {

@@ -35,17 +35,17 @@ struct mtk_cli_strv {
 
 /* What the global options (before the command) said. */
 struct mtk_cli {
-  struct mtk_cli_strv files;      /* -f/--file, in order */
-  struct mtk_cli_strv env_files;  /* --env-file, in order */
-  struct mtk_cli_strv profiles;   /* --profile, in order */
-  const char *project_name;       /* borrowed: -p, or NULL */
-  const char *project_dir;        /* borrowed: --project-directory, or NULL */
-  const char *root;               /* borrowed: --root, MTK_ROOT or the default */
-  const char *runroot;            /* borrowed: --runroot, MTK_RUNROOT or the default */
+  struct mtk_cli_strv files;        /* -f/--file, in order */
+  struct mtk_cli_strv env_files;    /* --env-file, in order */
+  struct mtk_cli_strv profiles;     /* --profile, in order */
+  const char *project_name;         /* borrowed: -p, or NULL */
+  const char *project_dir;          /* borrowed: --project-directory, or NULL */
+  const char *root;                 /* borrowed: --root, MTK_ROOT or the default */
+  const char *runroot;              /* borrowed: --runroot, MTK_RUNROOT or the default */
   enum mtk_cli_log_level log_level; /* --log-level (default warn) */
-  enum mtk_cli_ansi ansi;         /* --ansi */
-  bool all_resources;             /* --all-resources: keep resources no service uses */
-  bool color;                     /* colour on stderr, decided from ansi, TTY and NO_COLOR */
+  enum mtk_cli_ansi ansi;           /* --ansi */
+  bool all_resources;               /* --all-resources: keep resources no service uses */
+  bool color;                       /* colour on stderr, decided from ansi, TTY and NO_COLOR */
 };
 
 struct mtk_cli_cmd;
@@ -81,11 +81,10 @@ char *mtk_cli_cmd_path(const struct mtk_cli_cmd *cmd);
 void mtk_cli_print_main_help(FILE *out);
 void mtk_cli_print_cmd_help(FILE *out, const struct mtk_cli_cmd *cmd);
 /* Sets *err for a bad option of cmd (exit 16, hint: how to get the usage). */
-int mtk_cli_usage_error(const struct mtk_cli_cmd *cmd, struct mtk_err **err, const char *fmt,
-                        ...) __attribute__((format(printf, 3, 4)));
+int mtk_cli_usage_error(const struct mtk_cli_cmd *cmd, struct mtk_err **err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Turns getopt_long's '?' or ':' result into a usage error; argv as given to getopt. */
-int mtk_cli_getopt_error(const struct mtk_cli_cmd *cmd, int c, char **argv,
-                         struct mtk_err **err);
+int mtk_cli_getopt_error(const struct mtk_cli_cmd *cmd, int c, char **argv, struct mtk_err **err);
 
 /* suggest.c: the optimal-string-alignment (restricted Damerau-Levenshtein)
  * distance, and the nearest visible command name within distance 2. */
@@ -105,8 +104,8 @@ int mtk_cli_version(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc
 /* build.c (the handlers of the "build" and "image build" entries). */
 int mtk_cli_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
                   struct mtk_err **err);
-int mtk_cli_image_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
-                        char **argv, struct mtk_err **err);
+int mtk_cli_image_build(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                        struct mtk_err **err);
 
 /* image.c and login.c: the image, login and logout handlers. */
 int mtk_cli_image_pull(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
@@ -115,10 +114,8 @@ int mtk_cli_image_push(struct mtk_cli *, const struct mtk_cli_cmd *, int, char *
                        struct mtk_err **);
 int mtk_cli_image_tag(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
                       struct mtk_err **);
-int mtk_cli_image_ls(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                     struct mtk_err **);
-int mtk_cli_image_rm(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                     struct mtk_err **);
+int mtk_cli_image_ls(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
+int mtk_cli_image_rm(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
 int mtk_cli_image_inspect(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
                           struct mtk_err **);
 int mtk_cli_image_prune(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,

@@ -15,7 +15,10 @@
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
-#define VERB(p, n, a, s) {.parent = p, .name = n, .args = a, .summary = s}
+#define VERB(p, n, a, s)                                                                           \
+  {                                                                                                \
+    .parent = p, .name = n, .args = a, .summary = s                                                \
+  }
 
 static const char config_options[] =
     "      --format FORMAT        Format the output: yaml (default) or json\n"
@@ -79,8 +82,7 @@ static const struct mtk_cli_cmd container_cmds[] = {
     VERB("container", "ps", "[OPTIONS]", "List containers (same as ls)"),
     VERB("container", "restart", "[OPTIONS] CONTAINER [CONTAINER...]",
          "Restart one or more containers"),
-    VERB("container", "rm", "[OPTIONS] CONTAINER [CONTAINER...]",
-         "Remove one or more containers"),
+    VERB("container", "rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers"),
     {.parent = "container",
      .name = "run",
      .args = "[OPTIONS] IMAGE [COMMAND] [ARG...]",
@@ -107,9 +109,10 @@ static const struct mtk_cli_cmd container_cmds[] = {
     {0},
 };
 
-
-#define IMAGE_VERB(n, a, s, o, r) {.parent = "image", .name = n, .args = a, .summary = s, \
-                                   .options = o, .run = r}
+#define IMAGE_VERB(n, a, s, o, r)                                                                  \
+  {                                                                                                \
+    .parent = "image", .name = n, .args = a, .summary = s, .options = o, .run = r                  \
+  }
 
 static const struct mtk_cli_cmd image_cmds[] = {
     {.parent = "image",
@@ -237,23 +240,38 @@ const struct mtk_cli_cmd mtk_cli_commands[] = {
     VERB(NULL, "up", "[OPTIONS] [SERVICE...]", "Create and start containers"),
     VERB(NULL, "wait", "SERVICE [SERVICE...] [OPTIONS]",
          "Block until the containers of the services stop"),
-    {.name = "container", .args = "COMMAND", .summary = "Manage containers",
+    {.name = "container",
+     .args = "COMMAND",
+     .summary = "Manage containers",
      .subs = container_cmds},
     {.name = "image", .args = "COMMAND", .summary = "Manage images", .subs = image_cmds},
     {.name = "network", .args = "COMMAND", .summary = "Manage networks", .subs = network_cmds},
     {.name = "volume", .args = "COMMAND", .summary = "Manage volumes", .subs = volume_cmds},
-    {.name = "help", .args = "[COMMAND...]", .summary = "Show the help of mtk or of a command",
-     .run = help_cmd, .standalone = true},
-    {.name = "login", .args = "[OPTIONS] [SERVER]", .summary = "Log in to a registry",
+    {.name = "help",
+     .args = "[COMMAND...]",
+     .summary = "Show the help of mtk or of a command",
+     .run = help_cmd,
+     .standalone = true},
+    {.name = "login",
+     .args = "[OPTIONS] [SERVER]",
+     .summary = "Log in to a registry",
      .options = "  -u, --username USER        Username\n"
                 "  -p, --password PASSWORD    Password (insecure: use --password-stdin)\n"
                 "      --password-stdin       Take the password from stdin\n"
                 "  -h, --help                 Print this help\n",
-     .run = mtk_cli_login, .standalone = true},
-    {.name = "logout", .args = "[SERVER]", .summary = "Log out from a registry",
-     .run = mtk_cli_logout, .standalone = true},
-    {.name = "version", .args = "[OPTIONS]", .summary = "Show the mtk version information",
-     .options = version_options, .run = mtk_cli_version, .standalone = true},
+     .run = mtk_cli_login,
+     .standalone = true},
+    {.name = "logout",
+     .args = "[SERVER]",
+     .summary = "Log out from a registry",
+     .run = mtk_cli_logout,
+     .standalone = true},
+    {.name = "version",
+     .args = "[OPTIONS]",
+     .summary = "Show the mtk version information",
+     .options = version_options,
+     .run = mtk_cli_version,
+     .standalone = true},
     {0},
 };
 
@@ -263,10 +281,9 @@ static const char global_options[] =
     "      --project-directory DIR   Project directory (default: the first file's directory)\n"
     "      --env-file FILE           Alternate environment file (repeatable)\n"
     "      --profile PROFILE         Profile to enable (repeatable)\n"
-    "      --root DIR                Persistent data (env MTK_ROOT, default "
-    MTK_DEFAULT_ROOT ")\n"
-    "      --runroot DIR             Runtime state (env MTK_RUNROOT, default "
-    MTK_DEFAULT_RUNROOT ")\n"
+    "      --root DIR                Persistent data (env MTK_ROOT, default " MTK_DEFAULT_ROOT ")\n"
+    "      --runroot DIR             Runtime state (env MTK_RUNROOT, default " MTK_DEFAULT_RUNROOT
+    ")\n"
     "      --log-level LEVEL         debug, info, warn (default) or error\n"
     "      --ansi WHEN               Colour: never, always or auto (default)\n"
     "      --all-resources           Keep resources that no service uses\n"
@@ -288,8 +305,7 @@ char *mtk_cli_cmd_path(const struct mtk_cli_cmd *cmd)
   return mtk_xstrdup(cmd->name);
 }
 
-static void print_list(FILE *out, const char *title, const struct mtk_cli_cmd *table,
-                       int which)
+static void print_list(FILE *out, const char *title, const struct mtk_cli_cmd *table, int which)
 {
   fprintf(out, "\n%s:\n", title);
   for (const struct mtk_cli_cmd *c = table; c->name; c++) {
@@ -303,9 +319,10 @@ static void print_list(FILE *out, const char *title, const struct mtk_cli_cmd *t
 
 void mtk_cli_print_main_help(FILE *out)
 {
-  fprintf(out, "Usage:  mtk [OPTIONS] COMMAND [ARGS...]\n\n"
-               "Matryoshka: run Docker Compose projects without a daemon.\n\n"
-               "Options:\n%s",
+  fprintf(out,
+          "Usage:  mtk [OPTIONS] COMMAND [ARGS...]\n\n"
+          "Matryoshka: run Docker Compose projects without a daemon.\n\n"
+          "Options:\n%s",
           global_options);
   print_list(out, "Project commands", mtk_cli_commands, 0);
   print_list(out, "Management commands", mtk_cli_commands, 1);
@@ -322,8 +339,7 @@ void mtk_cli_print_cmd_help(FILE *out, const struct mtk_cli_cmd *cmd)
     fprintf(out, "\nCommands:\n");
     for (const struct mtk_cli_cmd *c = cmd->subs; c->name; c++)
       if (!c->hidden)
-        fprintf(out, "  %-10s%s%s\n", c->name, c->summary,
-                c->run ? "" : " (not available yet)");
+        fprintf(out, "  %-10s%s%s\n", c->name, c->summary, c->run ? "" : " (not available yet)");
     fprintf(out, "\nRun 'mtk %s COMMAND --help' for more information on a command.\n", path);
     return;
   }
@@ -335,8 +351,7 @@ void mtk_cli_print_cmd_help(FILE *out, const struct mtk_cli_cmd *cmd)
     fprintf(out, "\nOptions:\n  -h, --help                 Print this help\n");
 }
 
-int mtk_cli_usage_error(const struct mtk_cli_cmd *cmd, struct mtk_err **err, const char *fmt,
-                        ...)
+int mtk_cli_usage_error(const struct mtk_cli_cmd *cmd, struct mtk_err **err, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
@@ -354,10 +369,10 @@ int mtk_cli_usage_error(const struct mtk_cli_cmd *cmd, struct mtk_err **err, con
 /* Options that are global: given after a command they deserve a better hint. */
 static bool is_global_option(const char *opt)
 {
-  static const char *const globals[] = {"-f", "--file", "-p", "--project-name",
-                                        "--project-directory", "--env-file", "--profile",
-                                        "--root", "--runroot", "--log-level", "--ansi",
-                                        "--all-resources", NULL};
+  static const char *const globals[] = {
+      "-f",         "--file",          "-p",     "--project-name", "--project-directory",
+      "--env-file", "--profile",       "--root", "--runroot",      "--log-level",
+      "--ansi",     "--all-resources", NULL};
   size_t n = strcspn(opt, "=");
   for (size_t i = 0; globals[i]; i++)
     if (strlen(globals[i]) == n && strncmp(opt, globals[i], n) == 0)
@@ -365,8 +380,7 @@ static bool is_global_option(const char *opt)
   return false;
 }
 
-int mtk_cli_getopt_error(const struct mtk_cli_cmd *cmd, int c, char **argv,
-                         struct mtk_err **err)
+int mtk_cli_getopt_error(const struct mtk_cli_cmd *cmd, int c, char **argv, struct mtk_err **err)
 {
   extern int optind, optopt;
   const char *word = argv[optind - 1];
@@ -403,13 +417,11 @@ static bool wants_help(int argc, char **argv)
   return false;
 }
 
-static int unknown_command(const struct mtk_cli_cmd *table, const char *name,
-                           struct mtk_err **err)
+static int unknown_command(const struct mtk_cli_cmd *table, const char *name, struct mtk_err **err)
 {
   int r;
   if (table->parent)
-    r = mtk_err_set(err, MTK_E_USAGE, "unknown command \"%s\" for \"mtk %s\"", name,
-                    table->parent);
+    r = mtk_err_set(err, MTK_E_USAGE, "unknown command \"%s\" for \"mtk %s\"", name, table->parent);
   else
     r = mtk_err_set(err, MTK_E_USAGE, "unknown command \"%s\"", name);
   const char *best = mtk_cli_suggest(table, name);

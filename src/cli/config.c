@@ -22,9 +22,9 @@ MTK_DEFINE_AUTOPTR(mtk_project, mtk_project_free)
 enum config_mode { MODE_MODEL, MODE_SERVICES, MODE_VOLUMES, MODE_HASH, MODE_PROFILES, MODE_IMAGES };
 
 struct config_opts {
-  const char *format;   /* borrowed: --format, NULL = yaml */
-  const char *output;   /* borrowed: -o, or NULL */
-  const char *hash;     /* borrowed: --hash, or NULL */
+  const char *format; /* borrowed: --format, NULL = yaml */
+  const char *output; /* borrowed: -o, or NULL */
+  const char *hash;   /* borrowed: --hash, or NULL */
   bool quiet;
   bool list[MODE_IMAGES + 1]; /* --services ... --images given */
   bool no_interpolate;
@@ -32,7 +32,7 @@ struct config_opts {
   bool no_consistency;
   bool no_path_resolution;
   bool keep_env_files;
-  char **names;         /* borrowed: SERVICE... (argv) */
+  char **names; /* borrowed: SERVICE... (argv) */
   size_t n_names;
 };
 
@@ -71,19 +71,46 @@ static const struct option config_longopts[] = {
 static void set_option(struct config_opts *o, int c, const char *arg)
 {
   switch (c) {
-    case OPT_FORMAT: o->format = arg; break;
-    case OPT_HASH: o->hash = arg; o->list[MODE_HASH] = true; break;
-    case OPT_SERVICES: o->list[MODE_SERVICES] = true; break;
-    case OPT_VOLUMES: o->list[MODE_VOLUMES] = true; break;
-    case OPT_PROFILES: o->list[MODE_PROFILES] = true; break;
-    case OPT_IMAGES: o->list[MODE_IMAGES] = true; break;
-    case OPT_NO_INTERPOLATE: o->no_interpolate = true; break;
-    case OPT_NO_NORMALIZE: o->no_normalize = true; break;
-    case OPT_NO_CONSISTENCY: o->no_consistency = true; break;
-    case OPT_NO_PATH_RESOLUTION: o->no_path_resolution = true; break;
-    case OPT_KEEP_ENV_FILES: o->keep_env_files = true; break;
-    case 'o': o->output = arg; break;
-    case 'q': o->quiet = true; break;
+    case OPT_FORMAT:
+      o->format = arg;
+      break;
+    case OPT_HASH:
+      o->hash = arg;
+      o->list[MODE_HASH] = true;
+      break;
+    case OPT_SERVICES:
+      o->list[MODE_SERVICES] = true;
+      break;
+    case OPT_VOLUMES:
+      o->list[MODE_VOLUMES] = true;
+      break;
+    case OPT_PROFILES:
+      o->list[MODE_PROFILES] = true;
+      break;
+    case OPT_IMAGES:
+      o->list[MODE_IMAGES] = true;
+      break;
+    case OPT_NO_INTERPOLATE:
+      o->no_interpolate = true;
+      break;
+    case OPT_NO_NORMALIZE:
+      o->no_normalize = true;
+      break;
+    case OPT_NO_CONSISTENCY:
+      o->no_consistency = true;
+      break;
+    case OPT_NO_PATH_RESOLUTION:
+      o->no_path_resolution = true;
+      break;
+    case OPT_KEEP_ENV_FILES:
+      o->keep_env_files = true;
+      break;
+    case 'o':
+      o->output = arg;
+      break;
+    case 'q':
+      o->quiet = true;
+      break;
   }
 }
 
@@ -151,8 +178,8 @@ static void active_profiles(const struct mtk_cli *cli, struct mtk_cli_strv *out,
 
 /* Loads the project; named services that are disabled by their profiles
  * are enabled by loading again with their profiles added. */
-static struct mtk_project *load(const struct mtk_cli *cli, const struct config_opts *o,
-                                bool select, struct mtk_err **err)
+static struct mtk_project *load(const struct mtk_cli *cli, const struct config_opts *o, bool select,
+                                struct mtk_err **err)
 {
   struct mtk_compose_opts co;
   compose_opts(cli, o, &co);
@@ -182,9 +209,8 @@ static struct mtk_project *load(const struct mtk_cli *cli, const struct config_o
       continue;
     size_t j;
     json_t *prof;
-    json_array_foreach(json_object_get(json_object_get(all_services, o->names[i]), "profiles"),
-                       j, prof)
-      if (json_is_string(prof))
+    json_array_foreach(json_object_get(json_object_get(all_services, o->names[i]), "profiles"), j,
+                       prof) if (json_is_string(prof))
         mtk_cli_strv_push(&profiles, json_string_value(prof));
   }
   co.profiles = profiles.v;
@@ -212,8 +238,7 @@ static void print_keys(json_t *obj, struct mtk_strbuf *out)
   mtk_autofree const char **keys = mtk_xcalloc(n + 1, sizeof(*keys));
   const char *key;
   json_t *val;
-  json_object_foreach(obj, key, val)
-    keys[i++] = key;
+  json_object_foreach(obj, key, val) keys[i++] = key;
   qsort(keys, n, sizeof(*keys), cmp_str);
   for (i = 0; i < n; i++)
     mtk_strbuf_addf(out, "%s\n", keys[i]);
@@ -228,8 +253,7 @@ static int print_hashes(json_t *model, const char *spec, struct mtk_strbuf *out,
   if (strcmp(spec, "*") == 0) {
     const char *key;
     json_t *val;
-    json_object_foreach(services, key, val)
-      mtk_cli_strv_push(&names, key);
+    json_object_foreach(services, key, val) mtk_cli_strv_push(&names, key);
   } else {
     char *save = NULL;
     for (char *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save))
@@ -257,12 +281,11 @@ static void print_images(const struct mtk_project *p, struct mtk_strbuf *out)
   size_t n = 0;
   const char *key;
   json_t *val;
-  json_object_foreach(services, key, val)
-    names[n++] = key;
+  json_object_foreach(services, key, val) names[n++] = key;
   qsort(names, n, sizeof(*names), cmp_str);
   for (size_t i = 0; i < n; i++) {
-    const char *image = json_string_value(json_object_get(json_object_get(services, names[i]),
-                                                          "image"));
+    const char *image =
+        json_string_value(json_object_get(json_object_get(services, names[i]), "image"));
     if (image && *image)
       mtk_strbuf_addf(out, "%s\n", image);
     else
@@ -287,8 +310,8 @@ static int print_model(const struct config_opts *o, json_t *model, struct mtk_st
 
 static enum config_mode pick_mode(const struct config_opts *o)
 {
-  static const enum config_mode order[] = {MODE_SERVICES, MODE_VOLUMES, MODE_HASH,
-                                           MODE_PROFILES, MODE_IMAGES};
+  static const enum config_mode order[] = {MODE_SERVICES, MODE_VOLUMES, MODE_HASH, MODE_PROFILES,
+                                           MODE_IMAGES};
   for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
     if (o->list[order[i]])
       return order[i];
@@ -299,15 +322,23 @@ static int render(const struct config_opts *o, enum config_mode mode, struct mtk
                   struct mtk_strbuf *out, struct mtk_err **err)
 {
   switch (mode) {
-    case MODE_SERVICES: print_services(p->model, out); return 0;
-    case MODE_VOLUMES: print_keys(json_object_get(p->model, "volumes"), out); return 0;
-    case MODE_HASH: return print_hashes(p->model, o->hash, out, err);
+    case MODE_SERVICES:
+      print_services(p->model, out);
+      return 0;
+    case MODE_VOLUMES:
+      print_keys(json_object_get(p->model, "volumes"), out);
+      return 0;
+    case MODE_HASH:
+      return print_hashes(p->model, o->hash, out, err);
     case MODE_PROFILES:
       for (size_t i = 0; p->profiles && p->profiles[i]; i++)
         mtk_strbuf_addf(out, "%s\n", p->profiles[i]);
       return 0;
-    case MODE_IMAGES: print_images(p, out); return 0;
-    case MODE_MODEL: return print_model(o, p->model, out, err);
+    case MODE_IMAGES:
+      print_images(p, out);
+      return 0;
+    case MODE_MODEL:
+      return print_model(o, p->model, out, err);
   }
   return 0;
 }
@@ -321,14 +352,12 @@ int mtk_cli_config(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
     return r;
   enum config_mode mode = pick_mode(&o);
   /* As docker compose: --services, --volumes and --hash ignore SERVICE... */
-  bool select = o.n_names > 0 && mode != MODE_SERVICES && mode != MODE_VOLUMES &&
-                mode != MODE_HASH;
+  bool select = o.n_names > 0 && mode != MODE_SERVICES && mode != MODE_VOLUMES && mode != MODE_HASH;
   mtk_autoptr(mtk_project) p = load(cli, &o, select, err);
   if (p == NULL)
     return -1;
-  if (select &&
-      mtk_cli_model_select(p->model, (const char *const *) o.names, o.n_names,
-                           !cli->all_resources, err) < 0)
+  if (select && mtk_cli_model_select(p->model, (const char *const *) o.names, o.n_names,
+                                     !cli->all_resources, err) < 0)
     return -1;
   mtk_autostrbuf out = MTK_STRBUF_INIT;
   if (render(&o, mode, p, &out, err) < 0)

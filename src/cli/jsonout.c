@@ -54,13 +54,27 @@ static void add_string(struct mtk_strbuf *sb, const char *s, size_t len)
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char) s[i];
     switch (c) {
-      case '"': mtk_strbuf_adds(sb, "\\\""); break;
-      case '\\': mtk_strbuf_adds(sb, "\\\\"); break;
-      case '\n': mtk_strbuf_adds(sb, "\\n"); break;
-      case '\r': mtk_strbuf_adds(sb, "\\r"); break;
-      case '\t': mtk_strbuf_adds(sb, "\\t"); break;
-      case '\b': mtk_strbuf_adds(sb, "\\b"); break;
-      case '\f': mtk_strbuf_adds(sb, "\\f"); break;
+      case '"':
+        mtk_strbuf_adds(sb, "\\\"");
+        break;
+      case '\\':
+        mtk_strbuf_adds(sb, "\\\\");
+        break;
+      case '\n':
+        mtk_strbuf_adds(sb, "\\n");
+        break;
+      case '\r':
+        mtk_strbuf_adds(sb, "\\r");
+        break;
+      case '\t':
+        mtk_strbuf_adds(sb, "\\t");
+        break;
+      case '\b':
+        mtk_strbuf_adds(sb, "\\b");
+        break;
+      case '\f':
+        mtk_strbuf_adds(sb, "\\f");
+        break;
       default:
         if (c < 0x20)
           mtk_strbuf_addf(sb, "\\u%04x", c);
@@ -95,8 +109,7 @@ static void add_object(struct mtk_strbuf *sb, json_t *v, int depth)
   mtk_autofree const char **keys = mtk_xcalloc(n, sizeof(*keys));
   const char *key;
   json_t *val;
-  json_object_foreach(v, key, val)
-    keys[i++] = key;
+  json_object_foreach(v, key, val) keys[i++] = key;
   qsort(keys, n, sizeof(*keys), cmp_json_keys);
   mtk_strbuf_addc(sb, '{');
   for (i = 0; i < n; i++) {
@@ -133,10 +146,18 @@ static void add_value(struct mtk_strbuf *sb, json_t *v, int depth)
 {
   char num[32];
   switch (json_typeof(v)) {
-    case JSON_OBJECT: add_object(sb, v, depth); break;
-    case JSON_ARRAY: add_array(sb, v, depth); break;
-    case JSON_STRING: add_string(sb, json_string_value(v), json_string_length(v)); break;
-    case JSON_INTEGER: mtk_strbuf_addf(sb, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
+    case JSON_OBJECT:
+      add_object(sb, v, depth);
+      break;
+    case JSON_ARRAY:
+      add_array(sb, v, depth);
+      break;
+    case JSON_STRING:
+      add_string(sb, json_string_value(v), json_string_length(v));
+      break;
+    case JSON_INTEGER:
+      mtk_strbuf_addf(sb, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+      break;
     case JSON_REAL:
       /* JSON has no NaN or infinity; Go refuses them, we print null. */
       if (!isfinite(json_real_value(v))) {
@@ -146,9 +167,15 @@ static void add_value(struct mtk_strbuf *sb, json_t *v, int depth)
       mtk_cli_format_real(json_real_value(v), num);
       mtk_strbuf_adds(sb, num);
       break;
-    case JSON_TRUE: mtk_strbuf_adds(sb, "true"); break;
-    case JSON_FALSE: mtk_strbuf_adds(sb, "false"); break;
-    case JSON_NULL: mtk_strbuf_adds(sb, "null"); break;
+    case JSON_TRUE:
+      mtk_strbuf_adds(sb, "true");
+      break;
+    case JSON_FALSE:
+      mtk_strbuf_adds(sb, "false");
+      break;
+    case JSON_NULL:
+      mtk_strbuf_adds(sb, "null");
+      break;
   }
 }
 

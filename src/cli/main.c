@@ -82,14 +82,30 @@ static int global_option(struct mtk_cli *cli, int c, const char *arg, struct mtk
   static const char *const ansi[] = {"auto", "never", "always", NULL};
   int v;
   switch (c) {
-    case 'f': mtk_cli_strv_push(&cli->files, arg); return 0;
-    case 'p': cli->project_name = arg; return 0;
-    case OPT_PROJECT_DIR: cli->project_dir = arg; return 0;
-    case OPT_ENV_FILE: mtk_cli_strv_push(&cli->env_files, arg); return 0;
-    case OPT_PROFILE: mtk_cli_strv_push(&cli->profiles, arg); return 0;
-    case OPT_ROOT: cli->root = arg; return 0;
-    case OPT_RUNROOT: cli->runroot = arg; return 0;
-    case OPT_ALL_RESOURCES: cli->all_resources = true; return 0;
+    case 'f':
+      mtk_cli_strv_push(&cli->files, arg);
+      return 0;
+    case 'p':
+      cli->project_name = arg;
+      return 0;
+    case OPT_PROJECT_DIR:
+      cli->project_dir = arg;
+      return 0;
+    case OPT_ENV_FILE:
+      mtk_cli_strv_push(&cli->env_files, arg);
+      return 0;
+    case OPT_PROFILE:
+      mtk_cli_strv_push(&cli->profiles, arg);
+      return 0;
+    case OPT_ROOT:
+      cli->root = arg;
+      return 0;
+    case OPT_RUNROOT:
+      cli->runroot = arg;
+      return 0;
+    case OPT_ALL_RESOURCES:
+      cli->all_resources = true;
+      return 0;
     case OPT_LOG_LEVEL:
       if (set_choice("--log-level", arg, levels, &v, err) < 0)
         return -1;
@@ -100,7 +116,8 @@ static int global_option(struct mtk_cli *cli, int c, const char *arg, struct mtk
         return -1;
       cli->ansi = (enum mtk_cli_ansi) v;
       return 0;
-    default: return -1;
+    default:
+      return -1;
   }
 }
 
@@ -162,8 +179,7 @@ static void print_error(const struct mtk_err *err, bool color)
   fflush(stdout);
   fprintf(stderr, "%smtk:%s %s\n", color ? "\033[1;31m" : "", color ? "\033[0m" : "", text);
   if (err->hint)
-    fprintf(stderr, "%shint:%s %s\n", color ? "\033[1;33m" : "", color ? "\033[0m" : "",
-            err->hint);
+    fprintf(stderr, "%shint:%s %s\n", color ? "\033[1;33m" : "", color ? "\033[0m" : "", err->hint);
 }
 
 int main(int argc, char **argv)

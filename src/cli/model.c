@@ -42,14 +42,16 @@ void mtk_cli_model_escape_dollars(json_t *v)
   json_t *val, *esc;
   size_t i;
   if (json_is_object(v)) {
-    json_object_foreach(v, key, val) {
+    json_object_foreach(v, key, val)
+    {
       if (json_is_string(val) && (esc = escaped_string(val)))
         json_object_set_new(v, key, esc); /* replaces the value of an existing key */
       else
         mtk_cli_model_escape_dollars(val);
     }
   } else if (json_is_array(v)) {
-    json_array_foreach(v, i, val) {
+    json_array_foreach(v, i, val)
+    {
       if (json_is_string(val) && (esc = escaped_string(val)))
         json_array_set_new(v, i, esc);
       else
@@ -70,17 +72,16 @@ static const char **sorted_keys(json_t *obj)
   const char **keys = mtk_xcalloc(n + 1, sizeof(*keys));
   const char *key;
   json_t *val;
-  json_object_foreach(obj, key, val)
-    keys[i++] = key;
+  json_object_foreach(obj, key, val) keys[i++] = key;
   qsort(keys, n, sizeof(*keys), cmp_str);
   return keys;
 }
 
 struct order {
-  json_t *services;   /* borrowed: model.services */
-  json_t *seen;       /* owned: names visited */
-  const char **out;   /* owned: result */
-  size_t n;           /* names in out */
+  json_t *services; /* borrowed: model.services */
+  json_t *seen;     /* owned: names visited */
+  const char **out; /* owned: result */
+  size_t n;         /* names in out */
 };
 
 static void visit(struct order *o, const char *name)
@@ -122,7 +123,8 @@ static int keep_service(json_t *services, json_t *keep, const char *name, bool r
   json_object_set_new(keep, name, json_true());
   const char *dep;
   json_t *spec;
-  json_object_foreach(json_object_get(svc, "depends_on"), dep, spec) {
+  json_object_foreach(json_object_get(svc, "depends_on"), dep, spec)
+  {
     json_t *req = json_object_get(spec, "required");
     if (keep_service(services, keep, dep, !json_is_false(req), err) < 0)
       return -1;
@@ -134,7 +136,8 @@ static void add_sources(json_t *used, json_t *list, const char *only_type)
 {
   size_t i;
   json_t *item;
-  json_array_foreach(list, i, item) {
+  json_array_foreach(list, i, item)
+  {
     const char *type = json_string_value(json_object_get(item, "type"));
     const char *source = json_string_value(json_object_get(item, "source"));
     if (source == NULL || *source == '\0')
@@ -152,8 +155,7 @@ static void prune_section(json_t *model, const char *section, json_t *used)
   const char *key;
   json_t *val;
   void *tmp;
-  json_object_foreach_safe(obj, tmp, key, val)
-    if (json_object_get(used, key) == NULL)
+  json_object_foreach_safe(obj, tmp, key, val) if (json_object_get(used, key) == NULL)
       json_object_del(obj, key);
   if (obj && json_object_size(obj) == 0)
     json_object_del(model, section);
@@ -165,9 +167,10 @@ static void prune_unused(json_t *model)
          *configs = json_object();
   const char *name, *net;
   json_t *svc, *val;
-  json_object_foreach(json_object_get(model, "services"), name, svc) {
+  json_object_foreach(json_object_get(model, "services"), name, svc)
+  {
     json_object_foreach(json_object_get(svc, "networks"), net, val)
-      json_object_set_new(nets, net, json_true());
+        json_object_set_new(nets, net, json_true());
     add_sources(vols, json_object_get(svc, "volumes"), "volume");
     add_sources(secrets, json_object_get(svc, "secrets"), NULL);
     add_sources(secrets, json_object_get(json_object_get(svc, "build"), "secrets"), NULL);
@@ -199,8 +202,7 @@ int mtk_cli_model_select(json_t *model, const char *const *names, size_t n, bool
   const char *name;
   json_t *svc;
   void *tmp;
-  json_object_foreach_safe(services, tmp, name, svc)
-    if (json_object_get(keep, name) == NULL)
+  json_object_foreach_safe(services, tmp, name, svc) if (json_object_get(keep, name) == NULL)
       json_object_del(services, name);
   json_decref(keep);
   if (prune)
@@ -210,8 +212,8 @@ int mtk_cli_model_select(json_t *model, const char *const *names, size_t n, bool
 
 int mtk_cli_model_service_hash(json_t *service, char hex[65], struct mtk_err **err)
 {
-  static const char *const ignored[] = {"build", "pull_policy", "scale", "depends_on",
-                                        "profiles", NULL};
+  static const char *const ignored[] = {"build",      "pull_policy", "scale",
+                                        "depends_on", "profiles",    NULL};
   json_t *copy = json_deep_copy(service);
   for (size_t i = 0; ignored[i]; i++)
     json_object_del(copy, ignored[i]);

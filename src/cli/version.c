@@ -25,10 +25,17 @@ int mtk_cli_version(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc
   optind = 0;
   while ((c = getopt_long(argc, argv, "+:f:h", longopts, NULL)) != -1) {
     switch (c) {
-      case 'f': format = optarg; break;
-      case 's': short_form = true; break;
-      case 'h': mtk_cli_print_cmd_help(stdout, cmd); return 0;
-      default: return mtk_cli_getopt_error(cmd, c, argv, err);
+      case 'f':
+        format = optarg;
+        break;
+      case 's':
+        short_form = true;
+        break;
+      case 'h':
+        mtk_cli_print_cmd_help(stdout, cmd);
+        return 0;
+      default:
+        return mtk_cli_getopt_error(cmd, c, argv, err);
     }
   }
   if (optind < argc)

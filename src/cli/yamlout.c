@@ -24,17 +24,17 @@ static const char *const non_string_patterns[] = {
     "^(~|null|Null|NULL)$",
     "^(true|True|TRUE|false|False|FALSE)$",
     "^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$",
-    "^[-+]?[0-9][0-9_]*$",                               /* decimal, 1.1 octal with 0 */
-    "^[-+]?0[oO][0-7_]+$",                               /* 1.2 octal */
-    "^[-+]?0[xX][0-9a-fA-F_]+$",                         /* hexadecimal */
-    "^[-+]?0[bB][01_]+$",                                /* 1.1 binary */
+    "^[-+]?[0-9][0-9_]*$",                                /* decimal, 1.1 octal with 0 */
+    "^[-+]?0[oO][0-7_]+$",                                /* 1.2 octal */
+    "^[-+]?0[xX][0-9a-fA-F_]+$",                          /* hexadecimal */
+    "^[-+]?0[bB][01_]+$",                                 /* 1.1 binary */
     "^[-+]?([0-9][0-9_]*)?\\.[0-9_]*([eE][-+]?[0-9]+)?$", /* floats with a dot */
-    "^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$",                /* 1e3 */
+    "^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$",                 /* 1e3 */
     "^[-+]?\\.(inf|Inf|INF)$",
     "^\\.(nan|NaN|NAN)$",
-    "^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?$",   /* 1.1 base 60 */
-    "^[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?",     /* 1.1 timestamps */
-    "^(<<|=)$",                                          /* merge and value keys */
+    "^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?$", /* 1.1 base 60 */
+    "^[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?",   /* 1.1 timestamps */
+    "^(<<|=)$",                                        /* merge and value keys */
     NULL,
 };
 
@@ -67,12 +67,10 @@ static int emit(yaml_emitter_t *em, yaml_event_t *ev)
   return yaml_emitter_emit(em, ev) ? 0 : -1;
 }
 
-static int emit_scalar(yaml_emitter_t *em, const char *text, size_t len,
-                       yaml_scalar_style_t style)
+static int emit_scalar(yaml_emitter_t *em, const char *text, size_t len, yaml_scalar_style_t style)
 {
   yaml_event_t ev;
-  if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *) text, (int) len, 1, 1,
-                                    style))
+  if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *) text, (int) len, 1, 1, style))
     return -1;
   return emit(em, &ev);
 }
@@ -118,8 +116,7 @@ static int emit_mapping(yaml_emitter_t *em, json_t *v)
   mtk_autofree const char **keys = mtk_xcalloc(n + 1, sizeof(*keys));
   const char *key;
   json_t *val;
-  json_object_foreach(v, key, val)
-    keys[i++] = key;
+  json_object_foreach(v, key, val) keys[i++] = key;
   qsort(keys, n, sizeof(*keys), cmp_yaml_keys);
   yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
   if (emit(em, &ev) < 0)
@@ -140,9 +137,7 @@ static int emit_sequence(yaml_emitter_t *em, json_t *v)
   yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
   if (emit(em, &ev) < 0)
     return -1;
-  json_array_foreach(v, i, item)
-    if (emit_node(em, item) < 0)
-      return -1;
+  json_array_foreach(v, i, item) if (emit_node(em, item) < 0) return -1;
   yaml_sequence_end_event_initialize(&ev);
   return emit(em, &ev);
 }
@@ -152,9 +147,12 @@ static int emit_node(yaml_emitter_t *em, json_t *v)
   char num[32];
   double d;
   switch (json_typeof(v)) {
-    case JSON_OBJECT: return emit_mapping(em, v);
-    case JSON_ARRAY: return emit_sequence(em, v);
-    case JSON_STRING: return emit_string(em, json_string_value(v), json_string_length(v));
+    case JSON_OBJECT:
+      return emit_mapping(em, v);
+    case JSON_ARRAY:
+      return emit_sequence(em, v);
+    case JSON_STRING:
+      return emit_string(em, json_string_value(v), json_string_length(v));
     case JSON_INTEGER:
       snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
       return emit_scalar(em, num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
@@ -167,9 +165,12 @@ static int emit_node(yaml_emitter_t *em, json_t *v)
       else
         real_text(d, num);
       return emit_scalar(em, num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
-    case JSON_TRUE: return emit_scalar(em, "true", 4, YAML_PLAIN_SCALAR_STYLE);
-    case JSON_FALSE: return emit_scalar(em, "false", 5, YAML_PLAIN_SCALAR_STYLE);
-    case JSON_NULL: return emit_scalar(em, "null", 4, YAML_PLAIN_SCALAR_STYLE);
+    case JSON_TRUE:
+      return emit_scalar(em, "true", 4, YAML_PLAIN_SCALAR_STYLE);
+    case JSON_FALSE:
+      return emit_scalar(em, "false", 5, YAML_PLAIN_SCALAR_STYLE);
+    case JSON_NULL:
+      return emit_scalar(em, "null", 4, YAML_PLAIN_SCALAR_STYLE);
   }
   return -1;
 }

@@ -68,7 +68,7 @@ static int kv_item(struct mtk_node *map, const struct mtk_node *item, enum kv_ki
   if (eq)
     *eq = '\0';
   size_t kl = strlen(s);
-  if (kind == KV_EQUALS && kl > 0 && isspace((unsigned char)s[kl - 1]))
+  if (kind == KV_EQUALS && kl > 0 && isspace((unsigned char) s[kl - 1]))
     return mtk_node_err(item, err, "%s: environment variable %s is declared with a trailing space",
                         path, s);
   struct mtk_node *val;
@@ -171,7 +171,7 @@ static int build_ssh(struct mtk_node **slot, const char *path, struct mtk_err **
       mtk_node_free(map);
       return mtk_node_err(it, err, "%s: invalid ssh key \"%s\"", path, it->str);
     }
-    mtk_autofree char *id = eq ? mtk_xstrndup(it->str, (size_t)(eq - it->str)) : NULL;
+    mtk_autofree char *id = eq ? mtk_xstrndup(it->str, (size_t) (eq - it->str)) : NULL;
     mtk_node_set(map, eq ? id : it->str, eq ? mtk_node_new_str(eq + 1, it) : mtk_node_new_null(it));
   }
   mtk_compose_replace(slot, map);
@@ -213,7 +213,7 @@ static int canon_build_map(struct mtk_node *b, const char *path, struct mtk_err 
   mtk_autofree char *pssh = mtk_xasprintf("%s.ssh", path);
   mtk_autofree char *pctx = mtk_xasprintf("%s.additional_contexts", path);
   mtk_autofree char *pul = mtk_xasprintf("%s.ulimits", path);
-  static const char *const strx[] = { "provenance", "sbom" };
+  static const char *const strx[] = {"provenance", "sbom"};
   for (size_t i = 0; i < 2; i++) {
     struct mtk_node **s = slot_of(b, strx[i]);
     if (s && (*s)->kind == MTK_NODE_SCALAR && !mtk_node_is_str(*s) && !mtk_node_is_null(*s)) {
@@ -230,8 +230,8 @@ static int canon_build_map(struct mtk_node *b, const char *path, struct mtk_err 
     return -1;
   if (ulimits(mtk_node_get(b, "ulimits"), pul, err) < 0)
     return -1;
-  if (key_values_at(b, "args", KV_EQUALS, path, err) < 0
-      || key_values_at(b, "labels", KV_LABELS, path, err) < 0)
+  if (key_values_at(b, "args", KV_EQUALS, path, err) < 0 ||
+      key_values_at(b, "labels", KV_LABELS, path, err) < 0)
     return -1;
   return 0;
 }
@@ -378,7 +378,7 @@ static int devices(struct mtk_node *seq, const char *path, struct mtk_err **err)
       return mtk_node_err(it, err, "%s[%zu]: invalid type %s for device mapping", path, i,
                           mtk_compose_go_type(it));
     mtk_autofree char *copy = mtk_xstrdup(it->str);
-    char *parts[3] = { copy, NULL, NULL };
+    char *parts[3] = {copy, NULL, NULL};
     size_t n = 1;
     for (char *c = copy; *c; c++) {
       if (*c != ':')
@@ -442,15 +442,15 @@ static const struct {
   const char *key;
   slot_fn fn;
 } service_slots[] = {
-  { "build", canon_build },   { "depends_on", depends_on },
-  { "env_file", env_file },   { "extends", extends_fn },
-  { "gpus", gpus },           { "networks", slice_to_map },
-  { "models", slice_to_map },
+    {"build", canon_build},   {"depends_on", depends_on},
+    {"env_file", env_file},   {"extends", extends_fn},
+    {"gpus", gpus},           {"networks", slice_to_map},
+    {"models", slice_to_map},
 };
 
 static int canon_service_misc(struct mtk_node *svc, const char *path, struct mtk_err **err)
 {
-  static const char *const mounts[] = { "secrets", "configs" };
+  static const char *const mounts[] = {"secrets", "configs"};
   for (size_t i = 0; i < 2; i++) {
     mtk_autofree char *p = mtk_xasprintf("%s.%s", path, mounts[i]);
     if (file_mounts(mtk_node_get(svc, mounts[i]), p, err) < 0)
@@ -458,18 +458,18 @@ static int canon_service_misc(struct mtk_node *svc, const char *path, struct mtk
   }
   mtk_autofree char *pdev = mtk_xasprintf("%s.devices", path);
   mtk_autofree char *pul = mtk_xasprintf("%s.ulimits", path);
-  if (devices(mtk_node_get(svc, "devices"), pdev, err) < 0
-      || ulimits(mtk_node_get(svc, "ulimits"), pul, err) < 0)
+  if (devices(mtk_node_get(svc, "devices"), pdev, err) < 0 ||
+      ulimits(mtk_node_get(svc, "ulimits"), pul, err) < 0)
     return -1;
   string_to_list(slot_of(svc, "label_file"));
   string_to_list(slot_of(svc, "dns"));
   healthcheck_test(mtk_node_get(svc, "healthcheck"));
   expose(mtk_node_get(svc, "expose"));
   develop_watch(mtk_node_get(svc, "develop"));
-  if (key_values_at(svc, "environment", KV_EQUALS, path, err) < 0
-      || key_values_at(svc, "labels", KV_LABELS, path, err) < 0
-      || key_values_at(svc, "annotations", KV_LABELS, path, err) < 0
-      || key_values_at(svc, "sysctls", KV_LABELS, path, err) < 0)
+  if (key_values_at(svc, "environment", KV_EQUALS, path, err) < 0 ||
+      key_values_at(svc, "labels", KV_LABELS, path, err) < 0 ||
+      key_values_at(svc, "annotations", KV_LABELS, path, err) < 0 ||
+      key_values_at(svc, "sysctls", KV_LABELS, path, err) < 0)
     return -1;
   struct mtk_node *deploy = mtk_node_get(svc, "deploy");
   mtk_autofree char *pdep = mtk_xasprintf("%s.deploy", path);
@@ -528,8 +528,8 @@ static int canon_resources(struct mtk_node *root, const char *kind, struct mtk_e
     mtk_autofree char *p = mtk_xasprintf("%s.%s", kind, map->pairs[i].key);
     if (maybe_external(res, p, err) < 0)
       return -1;
-    if ((strcmp(kind, "networks") == 0 || strcmp(kind, "volumes") == 0) && mtk_node_is_map(res)
-        && key_values_at(res, "labels", KV_LABELS, p, err) < 0)
+    if ((strcmp(kind, "networks") == 0 || strcmp(kind, "volumes") == 0) && mtk_node_is_map(res) &&
+        key_values_at(res, "labels", KV_LABELS, p, err) < 0)
       return -1;
   }
   return 0;
@@ -559,7 +559,7 @@ int mtk_compose_canonical(struct mtk_node *root, struct mtk_err **err)
     if (canon_service(services->pairs[i].val, p, err) < 0)
       return -1;
   }
-  static const char *const kinds[] = { "volumes", "networks", "secrets", "configs" };
+  static const char *const kinds[] = {"volumes", "networks", "secrets", "configs"};
   for (size_t i = 0; i < 4; i++)
     if (canon_resources(root, kinds[i], err) < 0)
       return -1;

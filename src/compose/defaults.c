@@ -80,10 +80,10 @@ static int service_defaults(struct mtk_node *svc, const char *path, struct mtk_e
   mtk_autofree char *pvol = mtk_xasprintf("%s.volumes", path);
   struct mtk_node *res = mtk_node_get(mtk_node_get(svc, "deploy"), "resources");
   struct mtk_node *devs = mtk_node_get(mtk_node_get(res, "reservations"), "devices");
-  if (secrets(mtk_node_get(svc, "secrets"), psec, err) < 0
-      || device_requests(mtk_node_get(svc, "gpus"), pgpu, err) < 0
-      || device_requests(devs, pdev, err) < 0
-      || volume_binds(mtk_node_get(svc, "volumes"), pvol, err) < 0)
+  if (secrets(mtk_node_get(svc, "secrets"), psec, err) < 0 ||
+      device_requests(mtk_node_get(svc, "gpus"), pgpu, err) < 0 ||
+      device_requests(devs, pdev, err) < 0 ||
+      volume_binds(mtk_node_get(svc, "volumes"), pvol, err) < 0)
     return -1;
   return 0;
 }

@@ -114,7 +114,7 @@ static size_t statement_start(struct parser *p, size_t pos)
     }
     if (pos >= p->n || p->s[pos] != '#')
       return pos;
-    pos = (size_t)(memchr_end(p, pos, '\n') - p->s);
+    pos = (size_t) (memchr_end(p, pos, '\n') - p->s);
   }
 }
 
@@ -131,9 +131,9 @@ static int bad_key_char(struct parser *p, size_t src, size_t bad, size_t w, stru
   uint32_t r;
   mtk_utf8_decode(p->s + bad, w, &r);
   /* Go's string(rune) of an invalid byte is U+FFFD. */
-  mtk_autofree char *qc = r == 0xFFFD && w == 1 ? mtk_go_quote("\xEF\xBF\xBD", 3)
-                                                : mtk_go_quote(p->s + bad, w);
-  size_t eol = (size_t)(memchr_end(p, src, '\n') - p->s);
+  mtk_autofree char *qc =
+      r == 0xFFFD && w == 1 ? mtk_go_quote("\xEF\xBF\xBD", 3) : mtk_go_quote(p->s + bad, w);
+  size_t eol = (size_t) (memchr_end(p, src, '\n') - p->s);
   mtk_autofree char *ql = mtk_go_quote(p->s + src, eol - src);
   return fail(p, err, "line %d: unexpected character %s in variable name %s", p->line, qc, ql);
 }
@@ -145,14 +145,14 @@ static int locate_key(struct parser *p, size_t pos, struct key *k, struct mtk_er
   size_t i = pos, end = pos, w, off = pos;
   bool found = false;
 
-  if (p->n - pos > 6 && memcmp(p->s + pos, "export", 6) == 0 && p->s[pos + 6]
-      && strchr(export_space, p->s[pos + 6]))
+  if (p->n - pos > 6 && memcmp(p->s + pos, "export", 6) == 0 && p->s[pos + 6] &&
+      strchr(export_space, p->s[pos + 6]))
     pos = skip_while(p, pos + 6, p->n, env_is_space);
   memset(k, 0, sizeof(*k));
   for (i = pos; i < p->n && !found; i += w) {
     uint32_t r = rune_at(p, i, &w);
-    if (env_is_space(r) || r == '_' || r == '.' || r == '-' || r == '[' || r == ']'
-        || mtk_go_is_letter(r) || mtk_go_is_number(r))
+    if (env_is_space(r) || r == '_' || r == '.' || r == '-' || r == '[' || r == ']' ||
+        mtk_go_is_letter(r) || mtk_go_is_number(r))
       continue;
     if (r != '=' && r != ':' && r != '\n')
       return bad_key_char(p, pos, i, w, err);
@@ -220,7 +220,7 @@ static size_t unescape_one(const char *s, size_t n, struct mtk_strbuf *sb)
   bool octal = d == 3;
   for (size_t i = 0; octal && i < 3; i++)
     octal = s[2 + i] <= '7';
-  uint32_t v = octal ? (uint32_t)((s[2] - '0') * 64 + (s[3] - '0') * 8 + (s[4] - '0')) : 256;
+  uint32_t v = octal ? (uint32_t) ((s[2] - '0') * 64 + (s[3] - '0') * 8 + (s[4] - '0')) : 256;
   if (v <= 255) {
     mtk_utf8_append(sb, v);
   } else {
@@ -279,8 +279,8 @@ static char *quoted_value(struct parser *p, size_t pos, size_t *rest, struct mtk
     mtk_autofree char *unesc = expand_escapes(chars.buf, chars.len);
     return expand(p, unesc, line, err);
   }
-  size_t eol = (size_t)(memchr_end(p, pos, '\n') - p->s);
-  fail(p, err, "line %d: unterminated quoted value %.*s", p->line, (int)(eol - pos), p->s + pos);
+  size_t eol = (size_t) (memchr_end(p, pos, '\n') - p->s);
+  fail(p, err, "line %d: unterminated quoted value %.*s", p->line, (int) (eol - pos), p->s + pos);
   return NULL;
 }
 
@@ -289,11 +289,11 @@ static char *var_value(struct parser *p, size_t pos, size_t *rest, struct mtk_er
 {
   if (pos < p->n && (p->s[pos] == '"' || p->s[pos] == '\''))
     return quoted_value(p, pos, rest, err);
-  size_t eol = (size_t)(memchr_end(p, pos, '\n') - p->s);
+  size_t eol = (size_t) (memchr_end(p, pos, '\n') - p->s);
   int line = p->line++;
   *rest = eol < p->n ? eol + 1 : eol;
   const char *hash = memmem(p->s + pos, eol - pos, " #", 2);
-  size_t end = trim_right(p, pos, hash ? (size_t)(hash - p->s) : eol, mtk_go_is_space);
+  size_t end = trim_right(p, pos, hash ? (size_t) (hash - p->s) : eol, mtk_go_is_space);
   mtk_autofree char *value = mtk_xstrndup(p->s + pos, end - pos);
   return expand(p, value, line, err);
 }
@@ -302,13 +302,13 @@ int mtk_dotenv_parse(const char *text, size_t len, const char *filename,
                      mtk_interp_lookup_cb lookup, void *ud, struct mtk_strmap *out,
                      struct mtk_err **err)
 {
-  struct parser p = { .s = text,
-                      .n = len,
-                      .line = 1,
-                      .file = filename ? filename : ".env",
-                      .lookup = lookup,
-                      .ud = ud,
-                      .out = out };
+  struct parser p = {.s = text,
+                     .n = len,
+                     .line = 1,
+                     .file = filename ? filename : ".env",
+                     .lookup = lookup,
+                     .ud = ud,
+                     .out = out};
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
     p.s += 3, p.n -= 3;
 

@@ -87,7 +87,7 @@ static size_t intern(struct mtk_graph *g, const char *name)
     g->cap = g->cap ? g->cap * 2 : 8;
     g->nodes = mtk_xrealloc(g->nodes, g->cap * sizeof(*g->nodes));
   }
-  g->nodes[g->len] = (struct gnode) {.name = mtk_xstrdup(name)};
+  g->nodes[g->len] = (struct gnode){.name = mtk_xstrdup(name)};
   *s = ++g->len;
   return g->len - 1;
 }
@@ -364,8 +364,7 @@ struct mtk_graph *mtk_graph_from_model(const json_t *model, struct mtk_err **err
     return NULL;
   }
   if (json_is_object(services)) {
-    json_object_foreach((json_t *) services, name, svc)
-      mtk_graph_add_node(g, name);
+    json_object_foreach((json_t *) services, name, svc) mtk_graph_add_node(g, name);
     json_object_foreach((json_t *) services, name, svc)
     {
       if (add_deps(g, services, name, svc, err) < 0)

@@ -63,7 +63,7 @@ struct match {
  * Go's case folding makes [a-z] also match U+017F (long s) and U+212A (Kelvin sign). */
 static size_t name_char(const char *s, size_t n, bool first)
 {
-  unsigned char c = (unsigned char)s[0];
+  unsigned char c = (unsigned char) s[0];
   if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
     return 1;
   if (c >= '0' && c <= '9')
@@ -93,7 +93,7 @@ static size_t line_end(struct subst *s, const struct frame *f, size_t q)
   if (q < s->nl_from || q > s->nl_at) {
     const char *nl = memchr(s->t + q, '\n', f->end - q);
     s->nl_from = q;
-    s->nl_at = nl ? (size_t)(nl - s->t) : f->end;
+    s->nl_at = nl ? (size_t) (nl - s->t) : f->end;
   }
   return s->nl_at < f->end ? s->nl_at : f->end;
 }
@@ -135,7 +135,7 @@ static bool match_at(struct subst *s, const struct frame *f, size_t p, struct ma
   size_t eol = line_end(s, f, k + opl);
   const char *close = memrchr(t + k + opl, '}', eol - k - opl);
   if (close) {
-    m->name_len = nl, m->end = (size_t)(close - t) + 1, m->op_end = k + opl;
+    m->name_len = nl, m->end = (size_t) (close - t) + 1, m->op_end = k + opl;
     memcpy(m->op, t + k, opl);
   }
   return true;
@@ -165,7 +165,7 @@ static struct frame *push(struct subst *s, size_t pos, size_t end, size_t out)
     s->fr = mtk_xrealloc(s->fr, s->cap * sizeof(*s->fr));
   }
   struct frame *f = &s->fr[s->len++];
-  *f = (struct frame){ .pos = pos, .end = end, .start = pos, .out = out, .one_line = true };
+  *f = (struct frame){.pos = pos, .end = end, .start = pos, .out = out, .one_line = true};
   return f;
 }
 
@@ -240,7 +240,7 @@ static int step(struct subst *s, char **bad, struct mtk_err **err)
 
   while (f->pos < f->end) {
     const char *d = memchr(s->t + f->pos, '$', f->end - f->pos);
-    size_t p = d ? (size_t)(d - s->t) : f->end;
+    size_t p = d ? (size_t) (d - s->t) : f->end;
     mtk_strbuf_add(out, s->t + f->pos, p - f->pos);
     f->pos = p;
     if (p == f->end)
@@ -275,7 +275,7 @@ static int step(struct subst *s, char **bad, struct mtk_err **err)
 char *mtk_interp_substitute_ex(const char *tmpl, mtk_interp_lookup_cb lookup_cb, void *ud,
                                char **bad, struct mtk_err **err)
 {
-  struct subst s = { .t = tmpl, .lookup = lookup_cb, .ud = ud, .nl_from = 1, .nl_at = 0 };
+  struct subst s = {.t = tmpl, .lookup = lookup_cb, .ud = ud, .nl_from = 1, .nl_at = 0};
   int r = 0;
   push(&s, 0, strlen(tmpl), 0)->one_line = false;
   mtk_strbuf_add(&s.fr[0].buf, "", 0);
@@ -298,5 +298,5 @@ char *mtk_interp_substitute(const char *tmpl, mtk_interp_lookup_cb lookup_cb, vo
 
 const char *mtk_interp_strmap_lookup(const char *name, void *ud)
 {
-  return mtk_strmap_get((const struct mtk_strmap *)ud, name, NULL);
+  return mtk_strmap_get((const struct mtk_strmap *) ud, name, NULL);
 }

@@ -30,9 +30,9 @@
 
 /* One link of the `extends` chain being resolved (cycle detection). */
 struct tracker {
-  const char *file;            /* borrowed */
-  const char *service;         /* borrowed */
-  const struct tracker *prev;  /* borrowed: the link before, NULL at the start */
+  const char *file;           /* borrowed */
+  const char *service;        /* borrowed */
+  const struct tracker *prev; /* borrowed: the link before, NULL at the start */
 };
 
 char *mtk_compose_read_file(const char *path, size_t *len, struct mtk_err **err)
@@ -244,8 +244,8 @@ static int include_env(struct mtk_compose_ctx *ctx, const struct mtk_node *entry
 static int import_resources(struct mtk_node *imported, struct mtk_node *doc,
                             const struct mtk_compose_resets *resets, struct mtk_err **err)
 {
-  static const char *const keys[] = {"services", "volumes", "networks", "secrets", "configs",
-                                     "models"};
+  static const char *const keys[] = {"services", "volumes", "networks",
+                                     "secrets",  "configs", "models"};
   for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
     struct mtk_node *from = mtk_node_get(imported, keys[k]);
     if (!mtk_node_is_map(from))

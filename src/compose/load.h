@@ -13,16 +13,16 @@ struct mtk_strmap;
 
 /* One file of the chain of `include`s being loaded (cycle detection). */
 struct mtk_compose_included {
-  const char *path;                          /* borrowed: absolute path */
-  const struct mtk_compose_included *prev;   /* borrowed: the includer, NULL for a main file */
+  const char *path;                        /* borrowed: absolute path */
+  const struct mtk_compose_included *prev; /* borrowed: the includer, NULL for a main file */
 };
 
 /* What one load (the project, an included project, an extends base) uses. */
 struct mtk_compose_ctx {
-  const struct mtk_strmap *env;                 /* borrowed: interpolation environment */
-  const char *workdir;                          /* borrowed: absolute base for relative paths */
-  const struct mtk_compose_included *included;  /* borrowed: include chain */
-  struct mtk_node *kept;                        /* owned: trees kept alive while loading */
+  const struct mtk_strmap *env;                /* borrowed: interpolation environment */
+  const char *workdir;                         /* borrowed: absolute base for relative paths */
+  const struct mtk_compose_included *included; /* borrowed: include chain */
+  struct mtk_node *kept;                       /* owned: trees kept alive while loading */
   bool skip_interpolation;
   bool skip_include;
   bool skip_extends;

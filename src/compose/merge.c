@@ -258,8 +258,8 @@ struct merger {
             struct mtk_err **err);
 };
 
-static int merge_yaml(struct mtk_node **slot, struct mtk_node *o,
-                      const struct mtk_compose_path *p, struct mtk_err **err);
+static int merge_yaml(struct mtk_node **slot, struct mtk_node *o, const struct mtk_compose_path *p,
+                      struct mtk_err **err);
 
 /* mergeMappings: merges the entries of o (consumed) into map. */
 static int merge_mappings(struct mtk_node *map, struct mtk_node *o,
@@ -323,8 +323,8 @@ static int merge_default(struct mtk_node **slot, struct mtk_node *o,
 
 /* ---- The special rules ---------------------------------------------------- */
 
-static int m_override(struct mtk_node **slot, struct mtk_node *o,
-                      const struct mtk_compose_path *p, struct mtk_err **err)
+static int m_override(struct mtk_node **slot, struct mtk_node *o, const struct mtk_compose_path *p,
+                      struct mtk_err **err)
 {
   (void) p, (void) err;
   replace(slot, o);
@@ -485,8 +485,8 @@ static int m_build(struct mtk_node **slot, struct mtk_node *o, const struct mtk_
 }
 
 /* logging: options merge only when both declare the same driver (or one none). */
-static int m_logging(struct mtk_node **slot, struct mtk_node *o,
-                     const struct mtk_compose_path *p, struct mtk_err **err)
+static int m_logging(struct mtk_node **slot, struct mtk_node *o, const struct mtk_compose_path *p,
+                     struct mtk_err **err)
 {
   if (is_nil(o)) {
     mtk_node_free(o);
@@ -552,8 +552,8 @@ static int m_ipam_config(struct mtk_node **slot, struct mtk_node *o,
 {
   if (!mtk_node_is_seq(*slot) || !mtk_node_is_seq(o)) {
     mtk_autofree char *s = mtk_compose_path_str(p);
-    int rc = mtk_node_err(o ? o : *slot, err, "%s: unexpected type %s", s,
-                          mtk_compose_go_type(*slot));
+    int rc =
+        mtk_node_err(o ? o : *slot, err, "%s: unexpected type %s", s, mtk_compose_go_type(*slot));
     mtk_node_free(o);
     return rc;
   }
@@ -602,8 +602,8 @@ static const struct merger mergers[] = {
     {NULL, NULL},
 };
 
-static int merge_yaml(struct mtk_node **slot, struct mtk_node *o,
-                      const struct mtk_compose_path *p, struct mtk_err **err)
+static int merge_yaml(struct mtk_node **slot, struct mtk_node *o, const struct mtk_compose_path *p,
+                      struct mtk_err **err)
 {
   for (const struct merger *m = mergers; m->pattern; m++)
     if (mtk_compose_path_matches(p, m->pattern))
@@ -631,8 +631,8 @@ int mtk_compose_merge(struct mtk_node *model, struct mtk_node *over, struct mtk_
   return merge_mappings(model, over, NULL, err);
 }
 
-struct mtk_node *mtk_compose_extend_service(const struct mtk_node *base,
-                                            const struct mtk_node *svc, const char *name,
+struct mtk_node *mtk_compose_extend_service(const struct mtk_node *base, const struct mtk_node *svc,
+                                            const char *name,
                                             const struct mtk_compose_resets *resets,
                                             struct mtk_err **err)
 {

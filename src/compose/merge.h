@@ -88,8 +88,8 @@ int mtk_compose_merge(struct mtk_node *model, struct mtk_node *over, struct mtk_
  * NULL or null, returns a copy of svc unchanged (compose-go does the same).
  * resets may be NULL.  The caller resolves base (same file or `file:`,
  * recursively, with cycle detection) and owns the result. */
-struct mtk_node *mtk_compose_extend_service(const struct mtk_node *base,
-                                            const struct mtk_node *svc, const char *name,
+struct mtk_node *mtk_compose_extend_service(const struct mtk_node *base, const struct mtk_node *svc,
+                                            const char *name,
                                             const struct mtk_compose_resets *resets,
                                             struct mtk_err **err);
 

@@ -317,7 +317,7 @@ static uint64_t hash(const char *s)
 {
   uint64_t h = 1469598103934665603ull;
   for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = (h ^ (unsigned char) *s) * 1099511628211ull;
   return h;
 }
 

@@ -490,8 +490,8 @@ int mtk_node_err(const struct mtk_node *n, struct mtk_err **err, const char *fmt
 {
   va_list ap;
   va_start(ap, fmt);
-  int r = mtk_err_set_atv(err, MTK_E_INVALID, n ? n->file : NULL, n ? n->line : 0,
-                          n ? n->col : 0, fmt, ap);
+  int r = mtk_err_set_atv(err, MTK_E_INVALID, n ? n->file : NULL, n ? n->line : 0, n ? n->col : 0,
+                          fmt, ap);
   va_end(ap);
   return r;
 }

@@ -32,26 +32,26 @@ enum mtk_scalar_type {
 struct mtk_node;
 
 struct mtk_node_pair {
-  char *key;             /* owned: mapping key as text */
-  int line;              /* position of the key */
+  char *key; /* owned: mapping key as text */
+  int line;  /* position of the key */
   int col;
-  struct mtk_node *val;  /* owned */
+  struct mtk_node *val; /* owned */
 };
 
 struct mtk_node {
   enum mtk_node_kind kind;
-  enum mtk_scalar_type type; /* SCALAR only */
-  char *str;                 /* owned: SCALAR text (NULL scalar: "" or "null" or "~") */
-  int64_t ival;              /* SCALAR INT value; BOOL: 0/1 */
-  double fval;               /* SCALAR FLOAT value */
-  char *tag;                 /* owned: explicit tag ("!reset", "!override") or NULL */
-  const char *file;          /* borrowed: interned path (mtk_node_intern), may be NULL */
-  int line;                  /* 1-based; 0 for synthesised nodes */
-  int col;                   /* 1-based; 0 for synthesised nodes */
-  struct mtk_node **items;   /* owned: SEQ items */
+  enum mtk_scalar_type type;   /* SCALAR only */
+  char *str;                   /* owned: SCALAR text (NULL scalar: "" or "null" or "~") */
+  int64_t ival;                /* SCALAR INT value; BOOL: 0/1 */
+  double fval;                 /* SCALAR FLOAT value */
+  char *tag;                   /* owned: explicit tag ("!reset", "!override") or NULL */
+  const char *file;            /* borrowed: interned path (mtk_node_intern), may be NULL */
+  int line;                    /* 1-based; 0 for synthesised nodes */
+  int col;                     /* 1-based; 0 for synthesised nodes */
+  struct mtk_node **items;     /* owned: SEQ items */
   struct mtk_node_pair *pairs; /* owned: MAP entries, in document order, keys unique */
-  size_t len;                /* SEQ items / MAP pairs used */
-  size_t cap;                /* allocated */
+  size_t len;                  /* SEQ items / MAP pairs used */
+  size_t cap;                  /* allocated */
 };
 
 /* Returns a string with process lifetime equal to s (file names in nodes). */

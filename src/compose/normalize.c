@@ -11,7 +11,6 @@
 #include "util/cleanup.h"
 #include "util/path.h"
 
-
 static struct mtk_node *services_of(const struct mtk_node *model)
 {
   struct mtk_node *s = mtk_node_get(model, "services");
@@ -80,8 +79,8 @@ static struct mtk_node *resolve_mapping(const struct mtk_node *m, const struct m
   struct mtk_node *out = mtk_node_new_map(m);
   for (size_t i = 0; i < m->len; i++) {
     struct mtk_node *v = m->pairs[i].val;
-    const char *found = mtk_node_is_null(v) ? mtk_norm_env_lookup(m->pairs[i].key, (void *) ctx)
-                                            : NULL;
+    const char *found =
+        mtk_node_is_null(v) ? mtk_norm_env_lookup(m->pairs[i].key, (void *) ctx) : NULL;
     if (!mtk_node_is_null(v))
       mtk_node_set(out, m->pairs[i].key, mtk_node_copy(v));
     else if (found)
@@ -193,8 +192,8 @@ static void implicit_dependencies(struct mtk_node *svc)
       continue;
     /* "service:alias" names the service; any other number of ':' keeps the whole text */
     const char *c = strchr(l->str, ':');
-    mtk_autofree char *name = c && !strchr(c + 1, ':') ? mtk_xstrndup(l->str, c - l->str)
-                                                       : mtk_xstrdup(l->str);
+    mtk_autofree char *name =
+        c && !strchr(c + 1, ':') ? mtk_xstrndup(l->str, c - l->str) : mtk_xstrdup(l->str);
     add_dependency(deps, name, true, l);
   }
   static const char *const ns[] = {"network_mode", "ipc", "pid", "uts", "cgroup"};
@@ -267,8 +266,7 @@ static void set_names(struct mtk_node *model, const char *project)
   }
 }
 
-int mtk_norm_normalize(struct mtk_node *model, const struct mtk_norm_ctx *ctx,
-                       struct mtk_err **err)
+int mtk_norm_normalize(struct mtk_node *model, const struct mtk_norm_ctx *ctx, struct mtk_err **err)
 {
   normalize_networks(model);
   struct mtk_node *services = services_of(model);
@@ -278,7 +276,8 @@ int mtk_norm_normalize(struct mtk_node *model, const struct mtk_norm_ctx *ctx,
       continue;
     const char *pp = mtk_node_get_str(svc, "pull_policy");
     if (pp && strcmp(pp, "if_not_present") == 0)
-      mtk_node_set(svc, "pull_policy", mtk_node_new_str("missing", mtk_node_get(svc, "pull_policy")));
+      mtk_node_set(svc, "pull_policy",
+                   mtk_node_new_str("missing", mtk_node_get(svc, "pull_policy")));
     normalize_build(svc, ctx);
     struct mtk_node *env = mtk_node_get(svc, "environment");
     if (env)

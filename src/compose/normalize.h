@@ -22,19 +22,19 @@
 struct mtk_strmap;
 
 struct mtk_norm_ctx {
-  const char *project_name;      /* borrowed: already validated; also COMPOSE_PROJECT_NAME */
-  const char *workdir;           /* borrowed: absolute project directory */
-  const struct mtk_strmap *env;  /* borrowed: interpolation environment (OS env + .env files) */
-  const char *const *profiles;   /* borrowed: active profiles ("*" = all) */
+  const char *project_name;     /* borrowed: already validated; also COMPOSE_PROJECT_NAME */
+  const char *workdir;          /* borrowed: absolute project directory */
+  const struct mtk_strmap *env; /* borrowed: interpolation environment (OS env + .env files) */
+  const char *const *profiles;  /* borrowed: active profiles ("*" = all) */
   size_t n_profiles;
-  bool no_normalize;             /* --no-normalize: skip Normalize (names, default network...) */
-  bool no_consistency;           /* --no-consistency: skip the consistency checks */
-  bool no_path_resolution;       /* --no-path-resolution (informational: paths are resolved by
-                                    mtk_compose_resolve_paths, which the caller then skips) */
-  bool keep_env_files;           /* keep env_file/label_file after folding them into
-                                    environment/labels (compose-go without WithDiscardEnvFiles;
-                                    `docker compose config` always discards them) */
-  bool all_resources;            /* --all-resources: keep unused networks/volumes/secrets/configs */
+  bool no_normalize;       /* --no-normalize: skip Normalize (names, default network...) */
+  bool no_consistency;     /* --no-consistency: skip the consistency checks */
+  bool no_path_resolution; /* --no-path-resolution (informational: paths are resolved by
+                              mtk_compose_resolve_paths, which the caller then skips) */
+  bool keep_env_files;     /* keep env_file/label_file after folding them into
+                              environment/labels (compose-go without WithDiscardEnvFiles;
+                              `docker compose config` always discards them) */
+  bool all_resources;      /* --all-resources: keep unused networks/volumes/secrets/configs */
 };
 
 /* paths.ResolveRelativePaths on a whole (canonical) model, relative to base_dir:
@@ -144,15 +144,15 @@ enum {
 struct mtk_norm_type;
 
 struct mtk_norm_field {
-  const char *json;                 /* JSON key (NULL ends a table) */
-  const char *yaml;                 /* YAML key when it differs from json, else NULL */
+  const char *json; /* JSON key (NULL ends a table) */
+  const char *yaml; /* YAML key when it differs from json, else NULL */
   enum mtk_norm_kind kind;
-  const struct mtk_norm_type *sub;  /* element/struct type of the struct kinds */
-  unsigned flags;                   /* MTK_NORM_ALWAYS ... */
+  const struct mtk_norm_type *sub; /* element/struct type of the struct kinds */
+  unsigned flags;                  /* MTK_NORM_ALWAYS ... */
 };
 
 struct mtk_norm_type {
-  const char *name;                   /* for messages ("a service", "a port") */
+  const char *name;                    /* for messages ("a service", "a port") */
   const struct mtk_norm_field *fields; /* in Go declaration order (JSON key order) */
 };
 

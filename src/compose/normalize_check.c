@@ -12,7 +12,6 @@
 #include "compose/normalize.h"
 #include "util/cleanup.h"
 
-
 #define INVALID ": invalid compose project"
 
 struct check {
@@ -108,9 +107,9 @@ static int check_build(const struct check *c, const char *name, const struct mtk
       continue;
     const char *target = v->str + 8;
     if (service_state(c, target) != 0)
-      return mtk_node_err(v, err,
-                          "service \"%s\" declares unknown service \"%s\" as additional contexts %s",
-                          name, target, ac->pairs[i].key);
+      return mtk_node_err(
+          v, err, "service \"%s\" declares unknown service \"%s\" as additional contexts %s", name,
+          target, ac->pairs[i].key);
     if (mtk_node_get(mtk_node_get(c->services, target), "build") == NULL)
       return mtk_node_err(v, err,
                           "service \"%s\" declares non-buildable service \"%s\" as additional "
@@ -136,9 +135,9 @@ static int check_networks(const struct check *c, const char *name, const struct 
   struct mtk_node *nets = mtk_node_get(svc, "networks");
   size_t n = mtk_node_is_map(nets) || mtk_node_is_seq(nets) ? nets->len : 0;
   if (nonempty(str_of(svc, "network_mode")) && n > 0)
-    return mtk_node_err(nets, err,
-                        "service %s declares mutually exclusive `network_mode` and `networks`" INVALID,
-                        name);
+    return mtk_node_err(
+        nets, err, "service %s declares mutually exclusive `network_mode` and `networks`" INVALID,
+        name);
   const struct mtk_node *top = mtk_node_get(c->model, "networks");
   for (size_t i = 0; i < n; i++) {
     const struct mtk_node *at = mtk_node_is_map(nets) ? nets->pairs[i].val : nets->items[i];
@@ -304,8 +303,8 @@ static int check_targets(const char *name, const struct mtk_node *svc, struct mt
   char **locs = mtk_xcalloc(nt + nv + 1, sizeof(char *));
   int rc = 0;
   for (size_t i = 0; i < nt + nv && rc == 0; i++) {
-    const struct mtk_node *it = i < nt ? (mtk_node_is_seq(tmpfs) ? tmpfs->items[i] : tmpfs)
-                                       : vols->items[i - nt];
+    const struct mtk_node *it =
+        i < nt ? (mtk_node_is_seq(tmpfs) ? tmpfs->items[i] : tmpfs) : vols->items[i - nt];
     const char *t = i < nt ? (mtk_node_is_str(it) ? it->str : "") : str_of(it, "target");
     paths[i] = i < nt ? mtk_xstrndup(t, strcspn(t, ":")) : mtk_xstrdup(t ? t : "");
     locs[i] = mtk_xasprintf("services.%s.%s[%zu]", name, i < nt ? "tmpfs" : "volumes",
@@ -386,7 +385,8 @@ int mtk_norm_check_consistency(struct mtk_node *model, const struct mtk_node *di
     if (mtk_node_is_true(mtk_node_get(s, "external")))
       continue;
     if (!nonempty(str_of(s, "file")) && !nonempty(str_of(s, "environment")))
-      return mtk_node_err(s, err, "secret \"%s\" must declare either `file` or `environment`" INVALID,
+      return mtk_node_err(s, err,
+                          "secret \"%s\" must declare either `file` or `environment`" INVALID,
                           secrets->pairs[i].key);
   }
   if (check_cycles(&c, err) < 0)

@@ -17,8 +17,8 @@
 #include "util/strmap.h"
 
 struct env_lookup {
-  const struct mtk_norm_ctx *ctx;  /* borrowed */
-  const struct mtk_node *env;      /* borrowed: the service environment (MAP) or NULL */
+  const struct mtk_norm_ctx *ctx; /* borrowed */
+  const struct mtk_node *env;     /* borrowed: the service environment (MAP) or NULL */
 };
 
 /* env_file interpolation: the project environment first, then the service environment. */

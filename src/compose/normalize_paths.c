@@ -15,8 +15,8 @@
 #include "util/strmap.h"
 
 struct resolver {
-  const char *base;  /* borrowed: directory relative paths are joined to */
-  const char *home;  /* borrowed: HOME, or NULL */
+  const char *base; /* borrowed: directory relative paths are joined to */
+  const char *home; /* borrowed: HOME, or NULL */
 };
 
 /* paths.ExpandUser: a leading "~" (any "~...") is replaced by HOME, then cleaned. */
@@ -60,8 +60,8 @@ static char *maybe_unix_path(const struct resolver *r, const char *v)
 /* A build context that is a URL, a git reference or another service stays as is. */
 static bool is_remote_context(const char *v)
 {
-  static const char *const prefixes[] = {"https://", "http://", "git://", "ssh://",
-                                         "github.com/", "git@", "service:"};
+  static const char *const prefixes[] = {"https://",    "http://", "git://",  "ssh://",
+                                         "github.com/", "git@",    "service:"};
   if (strstr(v, "://"))
     return true;
   for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)

@@ -142,8 +142,7 @@ static int cmp_pairs(const void *a, const void *b)
 
 /* The pairs of a mapping sorted by key (Go prints maps sorted), x-* keys left out when
  * skip_ext.  Returns a malloc'd array of borrowed pointers; *n its length. */
-static const struct mtk_node_pair **sorted_pairs(const struct mtk_node *m, bool skip_ext,
-                                                 size_t *n)
+static const struct mtk_node_pair **sorted_pairs(const struct mtk_node *m, bool skip_ext, size_t *n)
 {
   const struct mtk_node_pair **v = mtk_xcalloc(m->len + 1, sizeof(*v));
   *n = 0;
@@ -347,8 +346,8 @@ static int render_ulimits(const struct mtk_node *v, const struct rpath *p, json_
 {
   json_t *o = json_object();
   size_t n = 0;
-  mtk_autofree const struct mtk_node_pair **pairs = mtk_node_is_map(v) ? sorted_pairs(v, true, &n)
-                                                                      : NULL;
+  mtk_autofree const struct mtk_node_pair **pairs =
+      mtk_node_is_map(v) ? sorted_pairs(v, true, &n) : NULL;
   for (size_t i = 0; i < n; i++) {
     const struct mtk_node *e = pairs[i]->val;
     struct rpath sub = {p, pairs[i]->key};
@@ -430,8 +429,10 @@ static int render_devcount(const struct mtk_node *v, const struct rpath *p, json
     c = -1;
   } else if (mtk_node_is_str(v) && !mtk_compose_parse_int(v->str, &c)) {
     mtk_autofree char *ps = path_str(p);
-    return mtk_node_err(v, err, "%s: invalid value \"%s\", the only value allowed is 'all' or a "
-                        "number", ps, v->str);
+    return mtk_node_err(v, err,
+                        "%s: invalid value \"%s\", the only value allowed is 'all' or a "
+                        "number",
+                        ps, v->str);
   } else if (!mtk_node_is_str(v) && mtk_norm_int(v, &c, err) < 0) {
     return value_err(v, p, err);
   }
@@ -487,8 +488,8 @@ static int render_struct_map(const struct mtk_norm_field *f, const struct mtk_no
     return type_err(v, p, "a mapping", err);
   }
   size_t n = 0;
-  mtk_autofree const struct mtk_node_pair **pairs = sorted_pairs(v, f->flags & MTK_NORM_SKIP_EXT,
-                                                                &n);
+  mtk_autofree const struct mtk_node_pair **pairs =
+      sorted_pairs(v, f->flags & MTK_NORM_SKIP_EXT, &n);
   for (size_t i = 0; i < n; i++) {
     struct rpath sub = {p, pairs[i]->key};
     json_t *item = NULL;
@@ -700,13 +701,14 @@ int mtk_norm_check_limits(const char *name, const struct mtk_node *svc, struct m
   if (a != 0 && lim && (float) a != (float) b)
     return mtk_node_err(mtk_node_get(svc, "cpus"), err,
                         "services.%s: can't set distinct values on 'cpus' and "
-                        "'deploy.resources.limits.cpus': invalid compose project", name);
+                        "'deploy.resources.limits.cpus': invalid compose project",
+                        name);
   static const struct {
     const char *attr, *sub, *key, *what;
   } pairs[] = {
-    {"mem_limit", "limits", "memory", "deploy.resources.limits.memory"},
-    {"mem_reservation", "reservations", "memory", "deploy.resources.reservations.memory"},
-    {"pids_limit", "limits", "pids", "deploy.resources.limits.pids"},
+      {"mem_limit", "limits", "memory", "deploy.resources.limits.memory"},
+      {"mem_reservation", "reservations", "memory", "deploy.resources.reservations.memory"},
+      {"pids_limit", "limits", "pids", "deploy.resources.limits.pids"},
   };
   for (size_t i = 0; i < 3; i++) {
     struct mtk_node *r = strcmp(pairs[i].sub, "limits") == 0 ? lim : resv;
@@ -719,7 +721,8 @@ int mtk_norm_check_limits(const char *name, const struct mtk_node *svc, struct m
     if (x != 0 && r && x != y)
       return mtk_node_err(own, err,
                           "services.%s: can't set distinct values on '%s' and '%s': invalid "
-                          "compose project", name, pairs[i].attr, pairs[i].what);
+                          "compose project",
+                          name, pairs[i].attr, pairs[i].what);
   }
   return 0;
 }

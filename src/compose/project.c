@@ -56,11 +56,11 @@ static void strv_free(struct strv *s)
 }
 
 struct prep {
-  struct mtk_strmap env;  /* the interpolation environment */
+  struct mtk_strmap env; /* the interpolation environment */
   struct mtk_strmap osenv;
-  char *cwd;              /* owned: absolute */
-  char *project_dir;      /* owned: --project-directory made absolute, or NULL */
-  struct strv files;      /* absolute config paths ("-" kept) */
+  char *cwd;         /* owned: absolute */
+  char *project_dir; /* owned: --project-directory made absolute, or NULL */
+  struct strv files; /* absolute config paths ("-" kept) */
   struct strv profiles;
 };
 
@@ -230,8 +230,8 @@ static int prepare(struct prep *p, const struct mtk_compose_opts *o, struct mtk_
   if (o->project_dir)
     p->project_dir = mtk_path_abs(p->cwd, o->project_dir);
   for (size_t i = 0; i < o->n_files; i++)
-    strv_push(&p->files, strcmp(o->files[i], "-") == 0 ? mtk_xstrdup("-")
-                                                       : mtk_path_abs(p->cwd, o->files[i]));
+    strv_push(&p->files,
+              strcmp(o->files[i], "-") == 0 ? mtk_xstrdup("-") : mtk_path_abs(p->cwd, o->files[i]));
   if (load_dotenv(p, o, err) < 0)
     return -1;
   if (p->files.len == 0) {
@@ -291,7 +291,8 @@ static char *name_in_files(const struct prep *p, bool first_doc_only)
     size_t len = 0;
     struct mtk_err *e = NULL;
     mtk_autofree char *text = mtk_compose_read_file(p->files.v[i], &len, &e);
-    mtk_autoptr(mtk_node) docs = text ? mtk_compose_yaml_parse_all(p->files.v[i], text, len, &e) : NULL;
+    mtk_autoptr(mtk_node) docs =
+        text ? mtk_compose_yaml_parse_all(p->files.v[i], text, len, &e) : NULL;
     mtk_err_free(&e);
     for (size_t d = 0; docs && d < docs->len && (d == 0 || !first_doc_only); d++) {
       const char *n = mtk_node_get_str(docs->items[d], "name");
@@ -325,7 +326,8 @@ static char *project_name(struct prep *p, const struct mtk_compose_opts *o, cons
   mtk_autofree char *named = name_in_files(p, true);
   char *name = NULL;
   if (named == NULL) {
-    mtk_autofree char *base = mtk_xstrdup(strrchr(workdir, '/') ? strrchr(workdir, '/') + 1 : workdir);
+    mtk_autofree char *base =
+        mtk_xstrdup(strrchr(workdir, '/') ? strrchr(workdir, '/') + 1 : workdir);
     name = mtk_compose_normalize_name(base);
   }
   mtk_autofree char *fromfile = name_in_files(p, false);

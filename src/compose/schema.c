@@ -21,9 +21,9 @@ extern const size_t mtk_compose_schema_json_len;
 /* Keywords that only annotate (or that santhosh-tekuri does not assert for
  * draft 2020-12, like format): accepted and ignored. */
 static const char *const annotations[] = {
-    "$schema", "$id",      "$comment",   "$defs",     "definitions", "$anchor", "title",
-    "description", "default", "examples", "deprecated", "readOnly",  "writeOnly", "format",
-    NULL,
+    "$schema",    "$id",      "$comment",    "$defs",   "definitions",
+    "$anchor",    "title",    "description", "default", "examples",
+    "deprecated", "readOnly", "writeOnly",   "format",  NULL,
 };
 
 struct memo_entry {
@@ -63,17 +63,17 @@ static bool literal_prefix(const char *src)
 static bool add_perl_class(struct mtk_strbuf *sb, char ch)
 {
   switch (ch) {
-  case 'd':
-    mtk_strbuf_adds(sb, "0-9");
-    return true;
-  case 'w':
-    mtk_strbuf_adds(sb, "0-9A-Za-z_");
-    return true;
-  case 's':
-    mtk_strbuf_adds(sb, "\t\n\f\r ");
-    return true;
-  default:
-    return false;
+    case 'd':
+      mtk_strbuf_adds(sb, "0-9");
+      return true;
+    case 'w':
+      mtk_strbuf_adds(sb, "0-9A-Za-z_");
+      return true;
+    case 's':
+      mtk_strbuf_adds(sb, "\t\n\f\r ");
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -205,7 +205,8 @@ static int kw_type(struct compiler *c, struct mtk_schema *s, const json_t *v, co
   } else if (json_is_array(v)) {
     size_t i;
     const json_t *t;
-    json_array_foreach(v, i, t) {
+    json_array_foreach(v, i, t)
+    {
       int bit = json_is_string(t) ? type_bit(json_string_value(t)) : 0;
       if (bit == 0)
         return bad(c, loc, "type", "unknown type");
@@ -221,15 +222,15 @@ static int cmp_prop(const void *a, const void *b)
                 ((const struct mtk_schema_prop *) b)->name);
 }
 
-static int kw_properties(struct compiler *c, struct mtk_schema *s, const json_t *v,
-                         const char *loc)
+static int kw_properties(struct compiler *c, struct mtk_schema *s, const json_t *v, const char *loc)
 {
   if (!json_is_object(v))
     return bad(c, loc, "properties", "not an object");
   s->props = mtk_xcalloc(json_object_size(v) + 1, sizeof(*s->props));
   const char *name;
   const json_t *sub;
-  json_object_foreach((json_t *) v, name, sub) {
+  json_object_foreach((json_t *) v, name, sub)
+  {
     mtk_autofree char *sloc = mtk_xasprintf("%s/properties/%s", loc, name);
     struct mtk_schema *ss = compile(c, sub, sloc);
     if (ss == NULL)
@@ -248,7 +249,8 @@ static int kw_pattern_properties(struct compiler *c, struct mtk_schema *s, const
   s->patterns = mtk_xcalloc(json_object_size(v) + 1, sizeof(*s->patterns));
   const char *pat;
   const json_t *sub;
-  json_object_foreach((json_t *) v, pat, sub) {
+  json_object_foreach((json_t *) v, pat, sub)
+  {
     mtk_autofree char *sloc = mtk_xasprintf("%s/patternProperties/%s", loc, pat);
     struct mtk_schema_re *re = compile_re(c, pat, sloc);
     if (re == NULL)
@@ -260,15 +262,15 @@ static int kw_pattern_properties(struct compiler *c, struct mtk_schema *s, const
   return 0;
 }
 
-static int kw_required(struct compiler *c, struct mtk_schema *s, const json_t *v,
-                       const char *loc)
+static int kw_required(struct compiler *c, struct mtk_schema *s, const json_t *v, const char *loc)
 {
   if (!json_is_array(v))
     return bad(c, loc, "required", "not an array");
   s->required = mtk_xcalloc(json_array_size(v) + 1, sizeof(*s->required));
   size_t i;
   const json_t *name;
-  json_array_foreach(v, i, name) {
+  json_array_foreach(v, i, name)
+  {
     if (!json_is_string(name))
       return bad(c, loc, "required", "not an array of strings");
     s->required[s->n_required++] = json_string_value(name);
@@ -276,15 +278,16 @@ static int kw_required(struct compiler *c, struct mtk_schema *s, const json_t *v
   return 0;
 }
 
-static int kw_list(struct compiler *c, struct mtk_schema_list *l, const json_t *v,
-                   const char *loc, const char *kw)
+static int kw_list(struct compiler *c, struct mtk_schema_list *l, const json_t *v, const char *loc,
+                   const char *kw)
 {
   if (!json_is_array(v) || json_array_size(v) == 0)
     return bad(c, loc, kw, "not a non-empty array");
   l->v = mtk_xcalloc(json_array_size(v), sizeof(*l->v));
   size_t i;
   const json_t *sub;
-  json_array_foreach(v, i, sub) {
+  json_array_foreach(v, i, sub)
+  {
     mtk_autofree char *sloc = mtk_xasprintf("%s/%s/%zu", loc, kw, i);
     if ((l->v[l->n++] = compile(c, sub, sloc)) == NULL)
       return -1;
@@ -302,8 +305,7 @@ static int kw_sub(struct compiler *c, struct mtk_schema **out, const json_t *v, 
 }
 
 /* Keywords whose value is a non-negative integer. */
-static int kw_count(struct compiler *c, long *out, const json_t *v, const char *loc,
-                    const char *kw)
+static int kw_count(struct compiler *c, long *out, const json_t *v, const char *loc, const char *kw)
 {
   if (!json_is_integer(v) || json_integer_value(v) < 0)
     return bad(c, loc, kw, "not a non-negative integer");
@@ -450,7 +452,8 @@ static struct mtk_schema *compile(struct compiler *c, const json_t *j, const cha
   }
   const char *kw;
   const json_t *v;
-  json_object_foreach((json_t *) j, kw, v) {
+  json_object_foreach((json_t *) j, kw, v)
+  {
     if (compile_keyword(c, s, kw, v, loc) < 0)
       return NULL;
   }
@@ -469,11 +472,10 @@ static struct {
 static void compile_once(void)
 {
   json_error_t jerr;
-  compiled.doc = json_loadb((const char *) mtk_compose_schema_json, mtk_compose_schema_json_len,
-                            0, &jerr);
+  compiled.doc =
+      json_loadb((const char *) mtk_compose_schema_json, mtk_compose_schema_json_len, 0, &jerr);
   if (compiled.doc == NULL) {
-    mtk_err_set(&compiled.err, MTK_E_GENERIC, "compose schema: line %d: %s", jerr.line,
-                jerr.text);
+    mtk_err_set(&compiled.err, MTK_E_GENERIC, "compose schema: line %d: %s", jerr.line, jerr.text);
     return;
   }
   struct compiler c = {.doc = compiled.doc, .err = &compiled.err};

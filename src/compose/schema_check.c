@@ -70,7 +70,8 @@ static bool check(const struct mtk_schema *s, const struct mtk_node *n, struct v
 /* Keeps e when it is strictly more specific than what best holds. */
 static void record(struct verr *best, const struct verr *e)
 {
-  if (best && e->kind != VERR_NONE && (best->kind == VERR_NONE || e->specificity > best->specificity))
+  if (best && e->kind != VERR_NONE &&
+      (best->kind == VERR_NONE || e->specificity > best->specificity))
     *best = *e;
 }
 
@@ -103,18 +104,18 @@ static unsigned types_of(const struct mtk_node *n)
   if (n->kind == MTK_NODE_SEQ)
     return MTK_SCHEMA_T_ARRAY;
   switch (n->type) {
-  case MTK_SCALAR_NULL:
-    return MTK_SCHEMA_T_NULL;
-  case MTK_SCALAR_BOOL:
-    return MTK_SCHEMA_T_BOOLEAN;
-  case MTK_SCALAR_INT:
-    return MTK_SCHEMA_T_NUMBER | MTK_SCHEMA_T_INTEGER;
-  case MTK_SCALAR_FLOAT:
-    if (isfinite(n->fval) && n->fval == floor(n->fval))
+    case MTK_SCALAR_NULL:
+      return MTK_SCHEMA_T_NULL;
+    case MTK_SCALAR_BOOL:
+      return MTK_SCHEMA_T_BOOLEAN;
+    case MTK_SCALAR_INT:
       return MTK_SCHEMA_T_NUMBER | MTK_SCHEMA_T_INTEGER;
-    return MTK_SCHEMA_T_NUMBER;
-  default:
-    return MTK_SCHEMA_T_STRING;
+    case MTK_SCALAR_FLOAT:
+      if (isfinite(n->fval) && n->fval == floor(n->fval))
+        return MTK_SCHEMA_T_NUMBER | MTK_SCHEMA_T_INTEGER;
+      return MTK_SCHEMA_T_NUMBER;
+    default:
+      return MTK_SCHEMA_T_STRING;
   }
 }
 
@@ -159,14 +160,14 @@ static bool node_equals_json(const struct mtk_node *n, const json_t *j)
     return is_number(n) && number_of(n) == json_number_value(j);
   if (n->kind == MTK_NODE_SCALAR) {
     switch (n->type) {
-    case MTK_SCALAR_NULL:
-      return json_is_null(j);
-    case MTK_SCALAR_BOOL:
-      return json_is_boolean(j) && (n->ival != 0) == json_is_true(j);
-    case MTK_SCALAR_STR:
-      return json_is_string(j) && strcmp(n->str, json_string_value(j)) == 0;
-    default:
-      return false;
+      case MTK_SCALAR_NULL:
+        return json_is_null(j);
+      case MTK_SCALAR_BOOL:
+        return json_is_boolean(j) && (n->ival != 0) == json_is_true(j);
+      case MTK_SCALAR_STR:
+        return json_is_string(j) && strcmp(n->str, json_string_value(j)) == 0;
+      default:
+        return false;
     }
   }
   if (n->kind == MTK_NODE_SEQ) {
@@ -426,7 +427,8 @@ static bool check(const struct mtk_schema *s, const struct mtk_node *n, struct v
     size_t i;
     const json_t *v;
     bool found = false;
-    json_array_foreach(s->enumv, i, v) {
+    json_array_foreach(s->enumv, i, v)
+    {
       if ((found = node_equals_json(n, v)))
         break;
     }
@@ -564,14 +566,16 @@ static void add_enum(struct mtk_strbuf *sb, const json_t *values)
 {
   size_t i;
   const json_t *v;
-  json_array_foreach(values, i, v) {
+  json_array_foreach(values, i, v)
+  {
     if (json_is_array(v) || json_is_object(v)) {
       mtk_strbuf_adds(sb, "enum failed");
       return;
     }
   }
   mtk_strbuf_adds(sb, json_array_size(values) == 1 ? "value must be " : "value must be one of ");
-  json_array_foreach(values, i, v) {
+  json_array_foreach(values, i, v)
+  {
     if (i)
       mtk_strbuf_adds(sb, ", ");
     add_display(sb, v);
@@ -661,68 +665,68 @@ static void add_kind_text(struct mtk_strbuf *sb, const struct verr *e,
   const struct mtk_schema *s = e->schema;
   const struct mtk_node *n = e->node;
   switch (e->kind) {
-  case VERR_FALSE:
-    mtk_strbuf_adds(sb, "false schema");
-    break;
-  case VERR_CONST:
-    if (json_is_array(s->constv) || json_is_object(s->constv))
-      mtk_strbuf_adds(sb, "const failed");
-    else
-      mtk_strbuf_adds(sb, "value must be "), add_display(sb, s->constv);
-    break;
-  case VERR_ENUM:
-    add_enum(sb, s->enumv);
-    break;
-  case VERR_MIN_PROPS:
-  case VERR_MAX_PROPS:
-    mtk_strbuf_addf(sb, "%s: got %zu, want %ld",
-                    e->kind == VERR_MIN_PROPS ? "minProperties" : "maxProperties", n->len,
-                    e->kind == VERR_MIN_PROPS ? s->min_props : s->max_props);
-    break;
-  case VERR_REQUIRED:
-    add_required(sb, e);
-    break;
-  case VERR_ADDITIONAL:
-    add_additional(sb, e, at);
-    break;
-  case VERR_MIN_ITEMS:
-  case VERR_MAX_ITEMS:
-    mtk_strbuf_addf(sb, "%s: got %zu, want %ld",
-                    e->kind == VERR_MIN_ITEMS ? "minItems" : "maxItems", n->len,
-                    e->kind == VERR_MIN_ITEMS ? s->min_items : s->max_items);
-    break;
-  case VERR_UNIQUE:
-    mtk_strbuf_addf(sb, "items at %zu and %zu are equal", e->aux[0], e->aux[1]);
-    break;
-  case VERR_MIN_LENGTH:
-  case VERR_MAX_LENGTH:
-    mtk_strbuf_addf(sb, "%s: got %zu, want %ld",
-                    e->kind == VERR_MIN_LENGTH ? "minLength" : "maxLength", utf8_runes(n->str),
-                    e->kind == VERR_MIN_LENGTH ? s->min_length : s->max_length);
-    break;
-  case VERR_PATTERN:
-    add_quoted(sb, n->str);
-    mtk_strbuf_adds(sb, " does not match pattern ");
-    add_quoted(sb, s->pattern->src);
-    break;
-  case VERR_EXCL_MINIMUM:
-  case VERR_EXCL_MAXIMUM:
-    mtk_strbuf_adds(sb, e->kind == VERR_EXCL_MINIMUM ? "exclusiveMinimum: got " :
-                                                        "exclusiveMaximum: got ");
-    add_go_float(sb, number_of(n));
-    mtk_strbuf_adds(sb, ", want ");
-    add_go_float(sb, json_num(e->kind == VERR_EXCL_MINIMUM ? s->exclusive_minimum :
-                                                              s->exclusive_maximum));
-    break;
-  case VERR_NOT:
-    mtk_strbuf_adds(sb, "not failed");
-    break;
-  case VERR_ONE_OF:
-    mtk_strbuf_addf(sb, "oneOf failed, subschemas %zu, %zu matched", e->aux[0], e->aux[1]);
-    break;
-  default:
-    mtk_strbuf_adds(sb, "validation failed");
-    break;
+    case VERR_FALSE:
+      mtk_strbuf_adds(sb, "false schema");
+      break;
+    case VERR_CONST:
+      if (json_is_array(s->constv) || json_is_object(s->constv))
+        mtk_strbuf_adds(sb, "const failed");
+      else
+        mtk_strbuf_adds(sb, "value must be "), add_display(sb, s->constv);
+      break;
+    case VERR_ENUM:
+      add_enum(sb, s->enumv);
+      break;
+    case VERR_MIN_PROPS:
+    case VERR_MAX_PROPS:
+      mtk_strbuf_addf(sb, "%s: got %zu, want %ld",
+                      e->kind == VERR_MIN_PROPS ? "minProperties" : "maxProperties", n->len,
+                      e->kind == VERR_MIN_PROPS ? s->min_props : s->max_props);
+      break;
+    case VERR_REQUIRED:
+      add_required(sb, e);
+      break;
+    case VERR_ADDITIONAL:
+      add_additional(sb, e, at);
+      break;
+    case VERR_MIN_ITEMS:
+    case VERR_MAX_ITEMS:
+      mtk_strbuf_addf(sb, "%s: got %zu, want %ld",
+                      e->kind == VERR_MIN_ITEMS ? "minItems" : "maxItems", n->len,
+                      e->kind == VERR_MIN_ITEMS ? s->min_items : s->max_items);
+      break;
+    case VERR_UNIQUE:
+      mtk_strbuf_addf(sb, "items at %zu and %zu are equal", e->aux[0], e->aux[1]);
+      break;
+    case VERR_MIN_LENGTH:
+    case VERR_MAX_LENGTH:
+      mtk_strbuf_addf(sb, "%s: got %zu, want %ld",
+                      e->kind == VERR_MIN_LENGTH ? "minLength" : "maxLength", utf8_runes(n->str),
+                      e->kind == VERR_MIN_LENGTH ? s->min_length : s->max_length);
+      break;
+    case VERR_PATTERN:
+      add_quoted(sb, n->str);
+      mtk_strbuf_adds(sb, " does not match pattern ");
+      add_quoted(sb, s->pattern->src);
+      break;
+    case VERR_EXCL_MINIMUM:
+    case VERR_EXCL_MAXIMUM:
+      mtk_strbuf_adds(sb, e->kind == VERR_EXCL_MINIMUM ? "exclusiveMinimum: got "
+                                                       : "exclusiveMaximum: got ");
+      add_go_float(sb, number_of(n));
+      mtk_strbuf_adds(sb, ", want ");
+      add_go_float(
+          sb, json_num(e->kind == VERR_EXCL_MINIMUM ? s->exclusive_minimum : s->exclusive_maximum));
+      break;
+    case VERR_NOT:
+      mtk_strbuf_adds(sb, "not failed");
+      break;
+    case VERR_ONE_OF:
+      mtk_strbuf_addf(sb, "oneOf failed, subschemas %zu, %zu matched", e->aux[0], e->aux[1]);
+      break;
+    default:
+      mtk_strbuf_adds(sb, "validation failed");
+      break;
   }
 }
 
@@ -730,22 +734,22 @@ static void add_message(struct mtk_strbuf *sb, const struct verr *e,
                         const struct mtk_node_pair **at)
 {
   switch (e->kind) {
-  case VERR_TYPE:
-    mtk_strbuf_adds(sb, " must be a ");
-    add_types(sb, e->schema->types);
-    break;
-  case VERR_MINIMUM:
-    mtk_strbuf_adds(sb, " must be greater than or equal to ");
-    add_bound(sb, e->schema->minimum);
-    break;
-  case VERR_MAXIMUM:
-    mtk_strbuf_adds(sb, " must be less than or equal to ");
-    add_bound(sb, e->schema->maximum);
-    break;
-  default:
-    mtk_strbuf_addc(sb, ' ');
-    add_kind_text(sb, e, at);
-    break;
+    case VERR_TYPE:
+      mtk_strbuf_adds(sb, " must be a ");
+      add_types(sb, e->schema->types);
+      break;
+    case VERR_MINIMUM:
+      mtk_strbuf_adds(sb, " must be greater than or equal to ");
+      add_bound(sb, e->schema->minimum);
+      break;
+    case VERR_MAXIMUM:
+      mtk_strbuf_adds(sb, " must be less than or equal to ");
+      add_bound(sb, e->schema->maximum);
+      break;
+    default:
+      mtk_strbuf_addc(sb, ' ');
+      add_kind_text(sb, e, at);
+      break;
   }
 }
 

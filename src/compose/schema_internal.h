@@ -29,8 +29,8 @@ struct mtk_schema_re {
   const char *src;    /* borrowed: the pattern as written in the schema */
   const char *prefix; /* borrowed: set when the pattern is "^literal": a prefix test */
   size_t prefix_len;
-  bool compiled;      /* re is valid (prefix == NULL) */
-  regex_t re;         /* POSIX translation of src */
+  bool compiled; /* re is valid (prefix == NULL) */
+  regex_t re;    /* POSIX translation of src */
 };
 
 struct mtk_schema_prop {
@@ -63,16 +63,16 @@ struct mtk_schema {
   struct mtk_schema *additional; /* additionalProperties schema (true/false schemas too), or NULL */
   const char **required;         /* owned array of borrowed names */
   size_t n_required;
-  long min_props, max_props;     /* -1 when absent */
-  struct mtk_schema *items;      /* or NULL */
+  long min_props, max_props; /* -1 when absent */
+  struct mtk_schema *items;  /* or NULL */
   bool unique_items;
-  long min_items, max_items;     /* -1 when absent */
-  long min_length, max_length;   /* -1 when absent */
-  struct mtk_schema_re *pattern; /* owned, or NULL */
+  long min_items, max_items;       /* -1 when absent */
+  long min_length, max_length;     /* -1 when absent */
+  struct mtk_schema_re *pattern;   /* owned, or NULL */
   const json_t *minimum, *maximum; /* borrowed numbers, or NULL */
   const json_t *exclusive_minimum, *exclusive_maximum;
   struct mtk_schema_list all_of, any_of, one_of;
-  struct mtk_schema *not_;       /* or NULL */
+  struct mtk_schema *not_; /* or NULL */
 };
 
 /* The compiled root schema, or NULL with *err. */

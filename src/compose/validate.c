@@ -53,8 +53,8 @@ static int check_file_object(const struct mtk_node *v, const char *path, const c
 
 static int check_resources(const struct mtk_node *root, struct mtk_err **err)
 {
-  static const char *const secret_keys[] = { "file", "environment", NULL };
-  static const char *const config_keys[] = { "file", "environment", "content", NULL };
+  static const char *const secret_keys[] = {"file", "environment", NULL};
+  static const char *const config_keys[] = {"file", "environment", "content", NULL};
   const struct mtk_node *vols = mtk_node_get(root, "volumes");
   for (size_t i = 0; mtk_node_is_map(vols) && i < vols->len; i++) {
     mtk_autofree char *p = mtk_xasprintf("volumes.%s", vols->pairs[i].key);
@@ -117,9 +117,9 @@ int mtk_compose_validate_healthcheck(const struct mtk_node *service, struct mtk_
   if (!mtk_node_is_seq(test) || test->len == 0)
     return 0;
   const struct mtk_node *first = test->items[0];
-  if (mtk_node_is_str(first)
-      && (strcmp(first->str, "CMD") == 0 || strcmp(first->str, "CMD-SHELL") == 0
-          || strcmp(first->str, "NONE") == 0))
+  if (mtk_node_is_str(first) &&
+      (strcmp(first->str, "CMD") == 0 || strcmp(first->str, "CMD-SHELL") == 0 ||
+       strcmp(first->str, "NONE") == 0))
     return 0;
   return mtk_node_err(first, err,
                       "healthcheck.test must start either by \"CMD\", \"CMD-SHELL\" or \"NONE\"");
@@ -132,10 +132,10 @@ static int check_service(const struct mtk_node *svc, const char *path, struct mt
   mtk_autofree char *pdev = mtk_xasprintf("%s.deploy.resources.reservations.devices", path);
   const struct mtk_node *res = mtk_node_get(mtk_node_get(svc, "deploy"), "resources");
   const struct mtk_node *devs = mtk_node_get(mtk_node_get(res, "reservations"), "devices");
-  if (check_ports(mtk_node_get(svc, "ports"), pports, err) < 0
-      || check_watch(mtk_node_get(svc, "develop"), path, err) < 0
-      || check_device_requests(mtk_node_get(svc, "gpus"), pgpu, err) < 0
-      || check_device_requests(devs, pdev, err) < 0)
+  if (check_ports(mtk_node_get(svc, "ports"), pports, err) < 0 ||
+      check_watch(mtk_node_get(svc, "develop"), path, err) < 0 ||
+      check_device_requests(mtk_node_get(svc, "gpus"), pgpu, err) < 0 ||
+      check_device_requests(devs, pdev, err) < 0)
     return -1;
   if (mtk_compose_validate_healthcheck(svc, err) < 0)
     return mtk_err_wrap(err, "%s", path);

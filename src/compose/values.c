@@ -25,16 +25,16 @@ struct unit {
 };
 
 static const struct unit units[] = {
-  { "ns", 1LL },
-  { "us", 1000LL },
-  { "\xc2\xb5s", 1000LL }, /* U+00B5 micro sign */
-  { "\xce\xbcs", 1000LL }, /* U+03BC Greek mu */
-  { "ms", 1000000LL },
-  { "s", 1000000000LL },
-  { "m", 60LL * 1000000000LL },
-  { "h", 3600LL * 1000000000LL },
-  { "d", 24LL * 3600LL * 1000000000LL },
-  { "w", 168LL * 3600LL * 1000000000LL },
+    {"ns", 1LL},
+    {"us", 1000LL},
+    {"\xc2\xb5s", 1000LL}, /* U+00B5 micro sign */
+    {"\xce\xbcs", 1000LL}, /* U+03BC Greek mu */
+    {"ms", 1000000LL},
+    {"s", 1000000000LL},
+    {"m", 60LL * 1000000000LL},
+    {"h", 3600LL * 1000000000LL},
+    {"d", 24LL * 3600LL * 1000000000LL},
+    {"w", 168LL * 3600LL * 1000000000LL},
 };
 
 static int dur_err(struct mtk_err **err, const char *what, const char *orig)
@@ -49,23 +49,23 @@ static int dur_element(const char **sp, const char *orig, uint64_t *total, struc
   uint64_t v = 0, f = 0;
   double scale = 1;
   bool pre = false, post = false, overflow = false;
-  if (!(*s == '.' || isdigit((unsigned char)*s)))
+  if (!(*s == '.' || isdigit((unsigned char) *s)))
     return dur_err(err, "invalid duration", orig);
-  for (; isdigit((unsigned char)*s); s++, pre = true) {
-    if (v > (uint64_t)INT64_MAX / 10)
+  for (; isdigit((unsigned char) *s); s++, pre = true) {
+    if (v > (uint64_t) INT64_MAX / 10)
       return dur_err(err, "invalid duration", orig);
-    v = v * 10 + (uint64_t)(*s - '0');
-    if (v > (uint64_t)INT64_MAX)
+    v = v * 10 + (uint64_t) (*s - '0');
+    if (v > (uint64_t) INT64_MAX)
       return dur_err(err, "invalid duration", orig);
   }
   if (*s == '.') {
-    for (s++; isdigit((unsigned char)*s); s++, post = true) {
-      if (overflow || f > (uint64_t)INT64_MAX / 10) {
+    for (s++; isdigit((unsigned char) *s); s++, post = true) {
+      if (overflow || f > (uint64_t) INT64_MAX / 10) {
         overflow = true;
         continue;
       }
-      uint64_t y = f * 10 + (uint64_t)(*s - '0');
-      if (y > (uint64_t)INT64_MAX) {
+      uint64_t y = f * 10 + (uint64_t) (*s - '0');
+      if (y > (uint64_t) INT64_MAX) {
         overflow = true;
         continue;
       }
@@ -76,7 +76,7 @@ static int dur_element(const char **sp, const char *orig, uint64_t *total, struc
   if (!pre && !post)
     return dur_err(err, "invalid duration", orig);
   size_t ulen = 0;
-  while (s[ulen] && s[ulen] != '.' && !isdigit((unsigned char)s[ulen]))
+  while (s[ulen] && s[ulen] != '.' && !isdigit((unsigned char) s[ulen]))
     ulen++;
   if (ulen == 0)
     return dur_err(err, "missing unit in duration", orig);
@@ -86,17 +86,17 @@ static int dur_element(const char **sp, const char *orig, uint64_t *total, struc
       u = &units[i];
   if (u == NULL)
     return mtk_err_set(err, MTK_E_INVALID, "time: unknown unit \"%.*s\" in duration \"%s\"",
-                       (int)ulen, s, orig);
-  if (v > (uint64_t)INT64_MAX / (uint64_t)u->ns)
+                       (int) ulen, s, orig);
+  if (v > (uint64_t) INT64_MAX / (uint64_t) u->ns)
     return dur_err(err, "invalid duration", orig);
-  v *= (uint64_t)u->ns;
+  v *= (uint64_t) u->ns;
   if (f > 0) {
-    v += (uint64_t)((double)f * ((double)u->ns / scale));
-    if (v > (uint64_t)INT64_MAX)
+    v += (uint64_t) ((double) f * ((double) u->ns / scale));
+    if (v > (uint64_t) INT64_MAX)
       return dur_err(err, "invalid duration", orig);
   }
   *total += v;
-  if (*total > (uint64_t)INT64_MAX)
+  if (*total > (uint64_t) INT64_MAX)
     return dur_err(err, "invalid duration", orig);
   *sp = s + ulen;
   return 0;
@@ -121,7 +121,7 @@ int mtk_duration_parse(const char *s, int64_t *ns, struct mtk_err **err)
     if (r < 0)
       return r;
   }
-  *ns = neg ? -(int64_t)total : (int64_t)total;
+  *ns = neg ? -(int64_t) total : (int64_t) total;
   return 0;
 }
 
@@ -133,10 +133,10 @@ static uint64_t add_frac(struct mtk_strbuf *sb, uint64_t v, int prec)
   int n = 0;
   bool print = false;
   for (int i = 0; i < prec; i++) {
-    int digit = (int)(v % 10);
+    int digit = (int) (v % 10);
     print = print || digit != 0;
     if (print)
-      frac[n++] = (char)('0' + digit);
+      frac[n++] = (char) ('0' + digit);
     v /= 10;
   }
   if (n > 0) {
@@ -150,7 +150,7 @@ static uint64_t add_frac(struct mtk_strbuf *sb, uint64_t v, int prec)
 char *mtk_duration_format(int64_t ns)
 {
   mtk_autostrbuf sb = MTK_STRBUF_INIT;
-  uint64_t u = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+  uint64_t u = ns < 0 ? (uint64_t) 0 - (uint64_t) ns : (uint64_t) ns;
   if (u == 0)
     return mtk_xstrdup("0s");
   if (ns < 0)
@@ -161,7 +161,7 @@ char *mtk_duration_format(int64_t ns)
     uint64_t p10 = 1;
     for (int i = 0; i < prec; i++)
       p10 *= 10;
-    mtk_strbuf_addf(&sb, "%llu", (unsigned long long)(u / p10));
+    mtk_strbuf_addf(&sb, "%llu", (unsigned long long) (u / p10));
     mtk_autostrbuf frac = MTK_STRBUF_INIT;
     add_frac(&frac, u, prec);
     mtk_strbuf_adds(&sb, mtk_strbuf_str(&frac));
@@ -172,10 +172,10 @@ char *mtk_duration_format(int64_t ns)
   uint64_t secs = add_frac(&frac, u, 9);
   uint64_t h = secs / 3600, m = (secs / 60) % 60, s = secs % 60;
   if (h > 0)
-    mtk_strbuf_addf(&sb, "%lluh%llum", (unsigned long long)h, (unsigned long long)m);
+    mtk_strbuf_addf(&sb, "%lluh%llum", (unsigned long long) h, (unsigned long long) m);
   else if (m > 0)
-    mtk_strbuf_addf(&sb, "%llum", (unsigned long long)m);
-  mtk_strbuf_addf(&sb, "%llu%ss", (unsigned long long)s, mtk_strbuf_str(&frac));
+    mtk_strbuf_addf(&sb, "%llum", (unsigned long long) m);
+  mtk_strbuf_addf(&sb, "%llu%ss", (unsigned long long) s, mtk_strbuf_str(&frac));
   return mtk_strbuf_steal(&sb);
 }
 
@@ -189,7 +189,7 @@ bool mtk_compose_parse_int(const char *s, int64_t *out)
   if (*p == '\0')
     return false;
   for (const char *q = p; *q; q++)
-    if (!isdigit((unsigned char)*q))
+    if (!isdigit((unsigned char) *q))
       return false;
   errno = 0;
   long long v = strtoll(s, NULL, 10);
@@ -202,7 +202,7 @@ bool mtk_compose_parse_int(const char *s, int64_t *out)
 static bool digits(const char **sp, bool hex)
 {
   const char *s = *sp;
-  while (hex ? isxdigit((unsigned char)*s) : isdigit((unsigned char)*s))
+  while (hex ? isxdigit((unsigned char) *s) : isdigit((unsigned char) *s))
     s++;
   bool any = s != *sp;
   *sp = s;
@@ -229,7 +229,7 @@ static bool go_float_syntax(const char *s)
   if (!m1 && !m2)
     return false;
   char e = hex ? 'p' : 'e';
-  if (tolower((unsigned char)*s) == e) {
+  if (tolower((unsigned char) *s) == e) {
     s++;
     if (*s == '+' || *s == '-')
       s++;
@@ -255,8 +255,8 @@ bool mtk_compose_parse_float(const char *s, double *out)
 
 bool mtk_compose_parse_bool(const char *s, bool *out)
 {
-  static const char *const yes[] = { "true", "y", "yes", "on" };
-  static const char *const no[] = { "false", "n", "no", "off" };
+  static const char *const yes[] = {"true", "y", "yes", "on"};
+  static const char *const no[] = {"false", "n", "no", "off"};
   for (size_t i = 0; i < 4; i++) {
     if (strcasecmp(s, yes[i]) == 0)
       return *out = true, true;
@@ -292,7 +292,7 @@ char *mtk_compose_go_float(double v)
   p += neg;
   size_t nd = 0;
   for (; *p && *p != 'e'; p++)
-    if (isdigit((unsigned char)*p))
+    if (isdigit((unsigned char) *p))
       dig[nd++] = *p;
   while (nd > 1 && dig[nd - 1] == '0')
     nd--;
@@ -316,8 +316,8 @@ char *mtk_compose_go_float(double v)
     mtk_strbuf_adds(&sb, dig);
   } else {
     for (int i = 0; i < dp; i++)
-      mtk_strbuf_addc(&sb, (size_t)i < nd ? dig[i] : '0');
-    if ((size_t)dp < nd)
+      mtk_strbuf_addc(&sb, (size_t) i < nd ? dig[i] : '0');
+    if ((size_t) dp < nd)
       mtk_strbuf_addf(&sb, ".%s", dig + dp);
   }
   return mtk_strbuf_steal(&sb);
@@ -325,16 +325,16 @@ char *mtk_compose_go_float(double v)
 
 double mtk_compose_go_float32(double v)
 {
-  float f = (float)v;
+  float f = (float) v;
   if (!isfinite(f) || f == 0)
-    return (double)f;
+    return (double) f;
   char buf[64];
   for (int p = 1; p <= 9; p++) {
-    snprintf(buf, sizeof(buf), "%.*e", p - 1, (double)f);
-    if ((float)strtod(buf, NULL) == f)
+    snprintf(buf, sizeof(buf), "%.*e", p - 1, (double) f);
+    if ((float) strtod(buf, NULL) == f)
       return strtod(buf, NULL);
   }
-  return (double)f;
+  return (double) f;
 }
 
 bool mtk_compose_ip_valid(const char *s)
@@ -352,11 +352,11 @@ static int ram_in_bytes(const char *s, int64_t *out, struct mtk_err **err)
 {
   const char *sep = NULL;
   for (const char *p = s; *p; p++)
-    if (isdigit((unsigned char)*p) || *p == '.' || *p == ' ')
+    if (isdigit((unsigned char) *p) || *p == '.' || *p == ' ')
       sep = p;
   if (sep == NULL)
     return mtk_err_set(err, MTK_E_INVALID, "invalid size: '%s'", s);
-  size_t nlen = (size_t)(sep - s) + (*sep == ' ' ? 0 : 1);
+  size_t nlen = (size_t) (sep - s) + (*sep == ' ' ? 0 : 1);
   mtk_autofree char *num = mtk_xstrndup(s, nlen);
   mtk_autofree char *sfx = mtk_xstrdup(sep + 1);
   double size;
@@ -367,7 +367,7 @@ static int ram_in_bytes(const char *s, int64_t *out, struct mtk_err **err)
     return mtk_err_set(err, MTK_E_INVALID, "invalid size: '%s'", s);
   size_t sl = strlen(sfx);
   for (char *p = sfx; *p; p++)
-    *p = (char)tolower((unsigned char)*p);
+    *p = (char) tolower((unsigned char) *p);
   if (sl > 3)
     return mtk_err_set(err, MTK_E_INVALID, "invalid suffix: '%s'", sep + 1);
   if (sl > 0 && sfx[0] == 'b') {
@@ -382,7 +382,7 @@ static int ram_in_bytes(const char *s, int64_t *out, struct mtk_err **err)
       size *= 1024.0;
   }
   /* Go converts an out-of-range float to the minimum int64 on amd64. */
-  *out = size >= 9223372036854775808.0 || isnan(size) ? INT64_MIN : (int64_t)size;
+  *out = size >= 9223372036854775808.0 || isnan(size) ? INT64_MIN : (int64_t) size;
   return 0;
 }
 
@@ -402,9 +402,9 @@ static bool parse_u16(const char *s, size_t len, uint64_t *out)
     return false;
   uint64_t v = 0;
   for (size_t i = 0; i < len; i++) {
-    if (!isdigit((unsigned char)s[i]))
+    if (!isdigit((unsigned char) s[i]))
       return false;
-    v = v * 10 + (uint64_t)(s[i] - '0');
+    v = v * 10 + (uint64_t) (s[i] - '0');
     if (v > 65535)
       return false;
   }
@@ -425,8 +425,8 @@ static bool port_range(const char *s, uint64_t *start, uint64_t *end)
     return true;
   }
   const char *dash2 = strchr(dash + 1, '-');
-  size_t l2 = dash2 ? (size_t)(dash2 - dash - 1) : strlen(dash + 1);
-  if (!parse_u16(s, (size_t)(dash - s), start) || !parse_u16(dash + 1, l2, end))
+  size_t l2 = dash2 ? (size_t) (dash2 - dash - 1) : strlen(dash + 1);
+  if (!parse_u16(s, (size_t) (dash - s), start) || !parse_u16(dash + 1, l2, end))
     return false;
   return *end >= *start;
 }
@@ -442,14 +442,14 @@ static int split_host(const char *raw, char **host, struct mtk_err **err)
     char *end = strchr(hp, ']');
     if (end == NULL)
       why = "missing ']' in address";
-    else if ((size_t)(end - hp) + 1 != last)
-      why = (size_t)(end - hp) + 1 == len ? "missing port in address"
-            : end[1] == ':'               ? "too many colons in address"
-                                          : "missing port in address";
+    else if ((size_t) (end - hp) + 1 != last)
+      why = (size_t) (end - hp) + 1 == len ? "missing port in address"
+            : end[1] == ':'                ? "too many colons in address"
+                                           : "missing port in address";
     else {
-      *host = mtk_xstrndup(hp + 1, (size_t)(end - hp) - 1);
+      *host = mtk_xstrndup(hp + 1, (size_t) (end - hp) - 1);
       j = 1;
-      k = (size_t)(end - hp) + 1;
+      k = (size_t) (end - hp) + 1;
     }
   } else {
     *host = mtk_xstrndup(hp, last);
@@ -483,8 +483,8 @@ static void split_parts(const char *raw, char **ip, char **host, char **cont)
   while (prev > raw && prev[-1] != ':')
     prev--;
   /* prev: start of the host part (after the colon before it, or raw). */
-  *host = mtk_xstrndup(prev, (size_t)(last - prev));
-  *ip = prev > raw ? mtk_xstrndup(raw, (size_t)(prev - raw) - 1) : mtk_xstrdup("");
+  *host = mtk_xstrndup(prev, (size_t) (last - prev));
+  *ip = prev > raw ? mtk_xstrndup(raw, (size_t) (prev - raw) - 1) : mtk_xstrdup("");
 }
 
 static int cmp_port(const void *a, const void *b)
@@ -501,7 +501,7 @@ static int port_check(const char *spec, const char *rawip, const char *host, con
                       char **ip, char **proto, uint64_t r[4], struct mtk_err **err)
 {
   const char *slash = strchr(cont, '/');
-  size_t plen = slash ? (size_t)(slash - cont) : strlen(cont);
+  size_t plen = slash ? (size_t) (slash - cont) : strlen(cont);
   mtk_autofree char *port = mtk_xstrndup(cont, plen);
   if (plen == 0)
     *proto = mtk_xstrdup("");
@@ -525,9 +525,9 @@ static int port_check(const char *spec, const char *rawip, const char *host, con
                        "Invalid ranges specified for container and host Ports: %s and %s", port,
                        host);
   for (char *p = *proto; *p; p++)
-    *p = (char)tolower((unsigned char)*p);
+    *p = (char) tolower((unsigned char) *p);
   if (strcmp(*proto, "tcp") && strcmp(*proto, "udp") && strcmp(*proto, "sctp"))
-    return mtk_err_set(err, MTK_E_INVALID, "Invalid proto: %.*s", (int)strcspn(slash + 1, "/"),
+    return mtk_err_set(err, MTK_E_INVALID, "Invalid proto: %.*s", (int) strcspn(slash + 1, "/"),
                        slash + 1);
   return 0;
 }
@@ -542,19 +542,19 @@ int mtk_compose_port_parse(const char *spec, struct mtk_port_spec **out, size_t 
   split_parts(spec, &rawip, &host, &cont);
   if (port_check(spec, rawip, host, cont, &ip, &proto, r, err) < 0)
     return -1;
-  size_t count = (size_t)(r[1] - r[0] + 1);
+  size_t count = (size_t) (r[1] - r[0] + 1);
   struct mtk_port_spec *ps = mtk_xcalloc(count, sizeof(*ps));
   for (size_t i = 0; i < count; i++) {
     ps[i].host_ip = mtk_xstrdup(ip);
-    ps[i].target = (uint32_t)(r[0] + i);
+    ps[i].target = (uint32_t) (r[0] + i);
     ps[i].protocol = mtk_xstrdup(proto);
     if (*host == '\0')
       ps[i].published = mtk_xstrdup("");
     else if (r[0] == r[1] && r[2] != r[3])
-      ps[i].published
-          = mtk_xasprintf("%llu-%llu", (unsigned long long)r[2], (unsigned long long)r[3]);
+      ps[i].published =
+          mtk_xasprintf("%llu-%llu", (unsigned long long) r[2], (unsigned long long) r[3]);
     else
-      ps[i].published = mtk_xasprintf("%llu", (unsigned long long)(r[2] + i));
+      ps[i].published = mtk_xasprintf("%llu", (unsigned long long) (r[2] + i));
   }
   qsort(ps, count, sizeof(*ps), cmp_port);
   *out = ps;
@@ -574,8 +574,8 @@ void mtk_compose_port_specs_free(struct mtk_port_spec *p, size_t n)
 
 /* ---- volumes (compose-go format.ParseVolume) ---- */
 
-static const char *const bind_propagations[]
-    = { "rprivate", "private", "rshared", "shared", "rslave", "slave" };
+static const char *const bind_propagations[] = {"rprivate", "private", "rshared",
+                                                "shared",   "rslave",  "slave"};
 
 static void volume_options(struct mtk_volume_spec *v, const char *opts)
 {
@@ -634,7 +634,7 @@ static bool is_file_path(const char *s)
     return false;
   if (*s == '.' || *s == '/' || *s == '~' || strncmp(s, "\\\\", 2) == 0)
     return true;
-  return isalpha((unsigned char)s[0]) && s[1] == ':';
+  return isalpha((unsigned char) s[0]) && s[1] == ':';
 }
 
 static void volume_type(struct mtk_volume_spec *v)
@@ -671,7 +671,7 @@ int mtk_compose_volume_parse(const char *spec, struct mtk_volume_spec *v, struct
     } else if (c == '}' && depth > 0) {
       depth--;
       mtk_strbuf_addc(&buf, c);
-    } else if (c == ':' && buf.len == 1 && isalpha((unsigned char)buf.buf[0])) {
+    } else if (c == ':' && buf.len == 1 && isalpha((unsigned char) buf.buf[0])) {
       mtk_strbuf_addc(&buf, c); /* a Windows drive letter */
     } else if ((c == ':' || c == '\0') && depth == 0) {
       const char *why = volume_field(v, mtk_strbuf_str(&buf), c == '\0');

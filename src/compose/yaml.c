@@ -23,7 +23,7 @@ struct parser {
   const char *path;       /* interned */
   struct anchor *anchors; /* owned */
   size_t n_anchors, cap_anchors;
-  size_t nodes;           /* nodes in the current document, alias copies included */
+  size_t nodes; /* nodes in the current document, alias copies included */
 };
 
 static void clear_anchors(struct parser *p)
@@ -143,8 +143,8 @@ static size_t hash_key(const char *s)
   return h;
 }
 
-static const struct mtk_node_pair *keyset_find(const struct keyset *ks,
-                                               const struct mtk_node *map, const char *key)
+static const struct mtk_node_pair *keyset_find(const struct keyset *ks, const struct mtk_node *map,
+                                               const char *key)
 {
   if (ks->cap == 0)
     return NULL;
@@ -191,7 +191,8 @@ static int merge_into(struct parser *p, struct mtk_node *map, struct keyset *ks,
     for (size_t i = 0; i < src->len; i++)
       if (src->items[i]->kind != MTK_NODE_MAP || merge_into(p, map, ks, src->items[i], m, err) < 0)
         return src->items[i]->kind != MTK_NODE_MAP
-                   ? fail_at(p, m, err, "yaml: map merge requires map or sequence of maps as the value")
+                   ? fail_at(p, m, err,
+                             "yaml: map merge requires map or sequence of maps as the value")
                    : -1;
     return 0;
   }
@@ -255,8 +256,8 @@ static int parse_mapping(struct parser *p, struct mtk_node *map, int depth, stru
     const struct mtk_node_pair *dup = keyset_find(&ks, map, k->str);
     if (dup) {
       mtk_node_free(val);
-      mtk_autofree char *msg = mtk_xasprintf("mapping key \"%s\" already defined at line %d",
-                                             k->str, dup->line);
+      mtk_autofree char *msg =
+          mtk_xasprintf("mapping key \"%s\" already defined at line %d", k->str, dup->line);
       return fail_at(p, km, err, msg);
     }
     mtk_node_append(map, k->str, val);

@@ -18,16 +18,15 @@ void mtk_cleanup_fclosep(FILE **f);
 
 /* MTK_DEFINE_AUTOPTR(struct_name, free_fn) lets `mtk_autoptr(struct_name) p`
  * call free_fn(p) at scope exit; free_fn must accept NULL. */
-#define MTK_DEFINE_AUTOPTR(name, fn)                                                              \
-  static inline void mtk_autoptr_cleanup_##name(struct name **p)                                  \
-  {                                                                                               \
-    if (*p)                                                                                       \
-      fn(*p);                                                                                     \
+#define MTK_DEFINE_AUTOPTR(name, fn)                                                               \
+  static inline void mtk_autoptr_cleanup_##name(struct name **p)                                   \
+  {                                                                                                \
+    if (*p)                                                                                        \
+      fn(*p);                                                                                      \
   }
 /* `unused`: a guard that only frees at scope exit (ownership handed over
  * to it) is never read, which clang would report. */
-#define mtk_autoptr(name)                                                                         \
-  __attribute__((cleanup(mtk_autoptr_cleanup_##name), unused)) struct name *
+#define mtk_autoptr(name) __attribute__((cleanup(mtk_autoptr_cleanup_##name), unused)) struct name *
 
 static inline void *mtk_steal_ptr_impl(void *pp)
 {

@@ -29,12 +29,12 @@ size_t mtk_utf8_decode_last(const char *s, size_t n, uint32_t *rune);
 void mtk_utf8_append(struct mtk_strbuf *sb, uint32_t r);
 
 /* package unicode (and strconv.IsPrint, which is the same set). */
-bool mtk_go_is_letter(uint32_t r); /* IsLetter: category L */
-bool mtk_go_is_digit(uint32_t r);  /* IsDigit: category Nd */
-bool mtk_go_is_number(uint32_t r); /* IsNumber: category N */
-bool mtk_go_is_space(uint32_t r);  /* IsSpace: '\t' '\n' '\v' '\f' '\r' ' ', U+0085, U+00A0
-                                      and the other White_Space code points */
-bool mtk_go_is_print(uint32_t r);  /* IsPrint: L, M, N, P, S and U+0020 */
+bool mtk_go_is_letter(uint32_t r);    /* IsLetter: category L */
+bool mtk_go_is_digit(uint32_t r);     /* IsDigit: category Nd */
+bool mtk_go_is_number(uint32_t r);    /* IsNumber: category N */
+bool mtk_go_is_space(uint32_t r);     /* IsSpace: '\t' '\n' '\v' '\f' '\r' ' ', U+0085, U+00A0
+                                         and the other White_Space code points */
+bool mtk_go_is_print(uint32_t r);     /* IsPrint: L, M, N, P, S and U+0020 */
 uint32_t mtk_go_to_lower(uint32_t r); /* ToLower (the simple mapping) */
 
 /* strconv.Quote of s[0..n): ASCII escapes (\a \b \f \n \r \t \v \" \\, \xHH for other

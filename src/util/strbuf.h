@@ -12,7 +12,10 @@ struct mtk_strbuf {
   size_t cap; /* bytes allocated */
 };
 
-#define MTK_STRBUF_INIT {NULL, 0, 0}
+#define MTK_STRBUF_INIT                                                                            \
+  {                                                                                                \
+    NULL, 0, 0                                                                                     \
+  }
 
 void mtk_strbuf_add(struct mtk_strbuf *sb, const char *s, size_t n);
 void mtk_strbuf_adds(struct mtk_strbuf *sb, const char *s);

@@ -13,7 +13,10 @@ struct mtk_strmap {
   size_t cap;  /* entries allocated */
 };
 
-#define MTK_STRMAP_INIT {NULL, NULL, 0, 0}
+#define MTK_STRMAP_INIT                                                                            \
+  {                                                                                                \
+    NULL, NULL, 0, 0                                                                               \
+  }
 
 /* Value of key, or NULL when absent or unset; *found tells which (may be NULL). */
 const char *mtk_strmap_get(const struct mtk_strmap *m, const char *key, bool *found);

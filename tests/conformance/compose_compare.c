@@ -178,7 +178,7 @@ static bool default_true(const struct ctx *obj, const char *key)
  * they hold is a default (e.g. `bind: {create_host_path: true}`). */
 static bool struct_key(const char *key)
 {
-  static const char *const keys[] = {"ipam",      "bind",  "volume",       "tmpfs", "resources",
+  static const char *const keys[] = {"ipam",      "bind",   "volume",       "tmpfs", "resources",
                                      "placement", "limits", "reservations", NULL};
   for (size_t i = 0; keys[i]; i++)
     if (strcmp(keys[i], key) == 0)
@@ -193,23 +193,23 @@ static bool omittable(const struct ctx *obj, const char *key, json_t *v)
   const char *k;
   json_t *m;
   switch (json_typeof(v)) {
-  case JSON_NULL:
-    return strcmp(key, "command") == 0 || strcmp(key, "entrypoint") == 0;
-  case JSON_FALSE:
-    return !default_true(obj, key);
-  case JSON_TRUE:
-    return default_true(obj, key);
-  case JSON_ARRAY:
-    return json_array_size(v) == 0;
-  case JSON_OBJECT:
-    if (json_object_size(v) == 0)
+    case JSON_NULL:
+      return strcmp(key, "command") == 0 || strcmp(key, "entrypoint") == 0;
+    case JSON_FALSE:
+      return !default_true(obj, key);
+    case JSON_TRUE:
+      return default_true(obj, key);
+    case JSON_ARRAY:
+      return json_array_size(v) == 0;
+    case JSON_OBJECT:
+      if (json_object_size(v) == 0)
+        return true;
+      if (!struct_key(key))
+        return false;
+      json_object_foreach(v, k, m) if (!omittable(&me, k, m)) return false;
       return true;
-    if (!struct_key(key))
+    default:
       return false;
-    json_object_foreach(v, k, m) if (!omittable(&me, k, m)) return false;
-    return true;
-  default:
-    return false;
   }
 }
 
@@ -358,24 +358,24 @@ static json_t *map_strings(json_t *v, strfn fn, const void *arg)
   size_t i;
   json_t *copy;
   switch (json_typeof(v)) {
-  case JSON_STRING:
-    fn(json_string_value(v), json_string_length(v), arg, &sb);
-    return json_stringn_nocheck(mtk_strbuf_str(&sb), sb.len);
-  case JSON_OBJECT:
-    copy = json_object();
-    json_object_foreach(v, k, m)
-    {
-      mtk_strbuf_reset(&sb);
-      fn(k, strlen(k), arg, &sb);
-      json_object_set_new_nocheck(copy, mtk_strbuf_str(&sb), map_strings(m, fn, arg));
-    }
-    return copy;
-  case JSON_ARRAY:
-    copy = json_array();
-    json_array_foreach(v, i, m) json_array_append_new(copy, map_strings(m, fn, arg));
-    return copy;
-  default:
-    return json_incref(v);
+    case JSON_STRING:
+      fn(json_string_value(v), json_string_length(v), arg, &sb);
+      return json_stringn_nocheck(mtk_strbuf_str(&sb), sb.len);
+    case JSON_OBJECT:
+      copy = json_object();
+      json_object_foreach(v, k, m)
+      {
+        mtk_strbuf_reset(&sb);
+        fn(k, strlen(k), arg, &sb);
+        json_object_set_new_nocheck(copy, mtk_strbuf_str(&sb), map_strings(m, fn, arg));
+      }
+      return copy;
+    case JSON_ARRAY:
+      copy = json_array();
+      json_array_foreach(v, i, m) json_array_append_new(copy, map_strings(m, fn, arg));
+      return copy;
+    default:
+      return json_incref(v);
   }
 }
 
@@ -433,7 +433,6 @@ void mtk_conf_strip_service_extensions(json_t *project)
   {
     if (!json_is_object(svc))
       continue;
-    json_object_foreach_safe(svc, tmp, k, v) if (strncmp(k, "x-", 2) == 0)
-        json_object_del(svc, k);
+    json_object_foreach_safe(svc, tmp, k, v) if (strncmp(k, "x-", 2) == 0) json_object_del(svc, k);
   }
 }

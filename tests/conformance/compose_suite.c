@@ -53,7 +53,7 @@ struct run {
   int status;            /* waitpid status */
   int exec_errno;        /* non-zero when chdir/execve failed in the child */
   bool timed_out;
-  bool too_big;          /* an output stream passed MAX_OUTPUT */
+  bool too_big; /* an output stream passed MAX_OUTPUT */
 };
 
 static void strv_add(struct strv *s, char *owned)
@@ -593,7 +593,9 @@ int mtk_conf_compose(int argc, char **argv)
   mtk_autofree char *bin = o.mtk = find_mtk(mtk);
   if (!bin) {
     fprintf(stderr, "mtk-conformance compose: mtk binary not found (%s); use --mtk PATH\n",
-            mtk ? mtk : getenv("MTK") ? getenv("MTK") : "mtk in PATH");
+            mtk             ? mtk
+            : getenv("MTK") ? getenv("MTK")
+                            : "mtk in PATH");
     return 2;
   }
   for (size_t i = 0; i < rest.n; i++) {

@@ -201,7 +201,7 @@ int mtk_conf_dotenv(int argc, char **argv)
   }
   mtk_autofree char *copy = mtk_xstrdup(argv[1]);
   const char *dir = dirname(copy);
-  struct tally t = { 0, 0 };
+  struct tally t = {0, 0};
   size_t i;
   json_t *c;
   json_array_foreach(json_object_get(doc, "lines"), i, c) count(&t, run_line(c));

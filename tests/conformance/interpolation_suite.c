@@ -35,7 +35,8 @@ static bool run_case(json_t *c, const struct mtk_strmap *env)
     printf("FAIL malformed case (no template, or neither expected nor error_contains)\n");
     return false;
   }
-  mtk_autofree char *got = mtk_interp_substitute(tmpl, mtk_interp_strmap_lookup, (void *)env, &err);
+  mtk_autofree char *got =
+      mtk_interp_substitute(tmpl, mtk_interp_strmap_lookup, (void *) env, &err);
   mtk_autofree char *qt = mtk_go_quote(tmpl, strlen(tmpl));
   bool ok;
   if (want) {

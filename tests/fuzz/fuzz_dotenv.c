@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mtk_strmap_set(&env, "A", "a");
   mtk_strmap_set(&env, "E", "");
   mtk_strmap_set(&env, "D", "${A}$$");
-  int r = mtk_dotenv_parse((const char *)data, size, "fuzz.env", mtk_interp_strmap_lookup, &env,
+  int r = mtk_dotenv_parse((const char *) data, size, "fuzz.env", mtk_interp_strmap_lookup, &env,
                            &out, &err);
   if ((r < 0) != (err != NULL))
     abort();
@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t lines = 1;
     for (size_t i = 0; i < size; i++)
       lines += data[i] == '\n';
-    if (err->code != MTK_E_INVALID || !err->msg[0] || strcmp(err->file, "fuzz.env") != 0
-        || err->line < 1 || (size_t)err->line > lines + 1)
+    if (err->code != MTK_E_INVALID || !err->msg[0] || strcmp(err->file, "fuzz.env") != 0 ||
+        err->line < 1 || (size_t) err->line > lines + 1)
       abort();
   }
   for (size_t i = 0; i < out.len; i++)

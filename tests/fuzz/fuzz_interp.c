@@ -12,9 +12,9 @@
 #include "util/strmap.h"
 
 static const char *const envs[][6] = {
-  { "A", "a", "B", "", "C", "${A}$$" },
-  { "FOO", "first", "BAR", "", "JSON", "{\"json\":2}" },
-  { "_", "}", "x", "${", "K", "\xE2\x84\xAA" },
+    {"A", "a", "B", "", "C", "${A}$$"},
+    {"FOO", "first", "BAR", "", "JSON", "{\"json\":2}"},
+    {"_", "}", "x", "${", "K", "\xE2\x84\xAA"},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (int i = 0; i < 6; i += 2)
     mtk_strmap_set(&env, e[i], e[i + 1]);
   /* The template is a C string: it ends at the first NUL. */
-  mtk_autofree char *tmpl = mtk_xstrndup((const char *)data + 1, size - 1);
+  mtk_autofree char *tmpl = mtk_xstrndup((const char *) data + 1, size - 1);
   struct mtk_err *err = NULL;
   char *bad = NULL;
   char *r = mtk_interp_substitute_ex(tmpl, mtk_interp_strmap_lookup, &env, &bad, &err);

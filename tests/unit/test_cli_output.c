@@ -31,27 +31,31 @@ static int test_edit_distance(void)
 static int test_suggest(void)
 {
   static const struct mtk_cli_cmd table[] = {
-      {.name = "config"}, {.name = "pull"}, {.name = "push"}, {.name = "up"},
-      {.name = "secret", .hidden = true}, {0},
+      {.name = "config"},
+      {.name = "pull"},
+      {.name = "push"},
+      {.name = "up"},
+      {.name = "secret", .hidden = true},
+      {0},
   };
   MTK_ASSERT_STREQ(mtk_cli_suggest(table, "cnofig"), "config");
   MTK_ASSERT_STREQ(mtk_cli_suggest(table, "confg"), "config");
   MTK_ASSERT_STREQ(mtk_cli_suggest(table, "pulll"), "pull");
   MTK_ASSERT(mtk_cli_suggest(table, "xyzzy") == NULL);
-  MTK_ASSERT(mtk_cli_suggest(table, "u") == NULL); /* too short to guess */
+  MTK_ASSERT(mtk_cli_suggest(table, "u") == NULL);      /* too short to guess */
   MTK_ASSERT(mtk_cli_suggest(table, "secrte") == NULL); /* hidden */
   return 0;
 }
 
 static int test_yaml_needs_quotes(void)
 {
-  static const char *const quoted[] = {"", "true", "False", "no", "N", "on", "~", "null",
-                                       "8080", "-1", "1.5", ".5", "1e3", "0x1F", "0o17",
-                                       "0b101", "20:30", ".inf", "-.Inf", ".nan",
-                                       "2024-01-01", "<<", "1_000", NULL};
-  static const char *const plain[] = {"8000:8000", "80:80", "nginx:1.25", "hello", "1.2.3",
-                                      "v1", "yes-no", "0.0.0.0", "127.0.0.1:8080:80",
-                                      "service_started", "/tmp/x", NULL};
+  static const char *const quoted[] = {"",      "true", "False",      "no",    "N",     "on",
+                                       "~",     "null", "8080",       "-1",    "1.5",   ".5",
+                                       "1e3",   "0x1F", "0o17",       "0b101", "20:30", ".inf",
+                                       "-.Inf", ".nan", "2024-01-01", "<<",    "1_000", NULL};
+  static const char *const plain[] = {
+      "8000:8000", "80:80",   "nginx:1.25",        "hello",           "1.2.3",  "v1",
+      "yes-no",    "0.0.0.0", "127.0.0.1:8080:80", "service_started", "/tmp/x", NULL};
   for (size_t i = 0; quoted[i]; i++)
     if (!mtk_cli_yaml_needs_quotes(quoted[i])) {
       printf("#   \"%s\" should be quoted\n", quoted[i]);
@@ -70,9 +74,16 @@ static int test_format_real(void)
   static const struct {
     double d;
     const char *text;
-  } cases[] = {{0.1, "0.1"}, {1.5, "1.5"}, {1.0, "1"}, {100000, "100000"},
-               {1e21, "1e+21"}, {1e-7, "1e-7"}, {0.000001, "0.000001"},
-               {-2.25, "-2.25"}, {123456789.125, "123456789.125"}, {0, "0"}};
+  } cases[] = {{0.1, "0.1"},
+               {1.5, "1.5"},
+               {1.0, "1"},
+               {100000, "100000"},
+               {1e21, "1e+21"},
+               {1e-7, "1e-7"},
+               {0.000001, "0.000001"},
+               {-2.25, "-2.25"},
+               {123456789.125, "123456789.125"},
+               {0, "0"}};
   char buf[32];
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     mtk_cli_format_real(cases[i].d, buf);
@@ -83,8 +94,8 @@ static int test_format_real(void)
 
 static int test_json_dump(void)
 {
-  json_t *v = json_pack("{s:[i,f,s,n,b],s:{},s:[],s:s}", "b", 1, 0.5, "q\"\n\x01", 0, "a",
-                        "c", "a2", "\xc3\xa9");
+  json_t *v = json_pack("{s:[i,f,s,n,b],s:{},s:[],s:s}", "b", 1, 0.5, "q\"\n\x01", 0, "a", "c",
+                        "a2", "\xc3\xa9");
   mtk_autofree char *text = mtk_cli_json_dump(v);
   json_decref(v);
   MTK_ASSERT_STREQ(text, "{\n"
@@ -104,8 +115,8 @@ static int test_json_dump(void)
 
 static int test_yaml_dump(void)
 {
-  json_t *v = json_pack("{s:s,s:[i,s,s],s:{},s:s,s:n,s:s,s:s}", "b", "true", "a", 1, "x",
-                        "a: b", "c", "9", "yes", "e", "p", "8000:8000", "m", "two\nlines\n");
+  json_t *v = json_pack("{s:s,s:[i,s,s],s:{},s:s,s:n,s:s,s:s}", "b", "true", "a", 1, "x", "a: b",
+                        "c", "9", "yes", "e", "p", "8000:8000", "m", "two\nlines\n");
   json_object_set_new(v, "t", json_string("blank line at the end\n\n"));
   struct mtk_err *err = NULL;
   mtk_autofree char *text = mtk_cli_yaml_dump(v, &err);
@@ -129,8 +140,7 @@ static int test_yaml_dump(void)
 
 static int test_escape_dollars(void)
 {
-  json_t *v = json_pack("{s:s,s:[s,i],s:{s:s}}", "a", "$HOME and $$", "b", "x$", 3, "$k", "v",
-                        "$");
+  json_t *v = json_pack("{s:s,s:[s,i],s:{s:s}}", "a", "$HOME and $$", "b", "x$", 3, "$k", "v", "$");
   mtk_cli_model_escape_dollars(v);
   MTK_ASSERT_STREQ(json_string_value(json_object_get(v, "a")), "$$HOME and $$$$");
   MTK_ASSERT_STREQ(json_string_value(json_array_get(json_object_get(v, "b"), 0)), "x$$");

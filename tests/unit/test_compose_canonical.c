@@ -339,7 +339,8 @@ static int test_misc_attributes(void)
         "\"devices\":[{\"source\":\"/dev/fuse\",\"target\":\"/dev/fuse\",\"permissions\":\"rwm\"},"
         "{\"source\":\"/dev/a\",\"target\":\"/dev/b\",\"permissions\":\"rwm\"},"
         "{\"source\":\"/dev/c\",\"target\":\"/dev/d\",\"permissions\":\"r\"}],"
-        "\"deploy\":{\"placement\":{},\"resources\":{\"limits\":{\"cpus\":1.5,\"memory\":\"4294967296\"},"
+        "\"deploy\":{\"placement\":{},\"resources\":{\"limits\":{\"cpus\":1.5,\"memory\":"
+        "\"4294967296\"},"
         "\"reservations\":{\"devices\":[{\"driver\":\"nvidia\",\"count\":1,"
         "\"capabilities\":[\"gpu\"]},{\"driver\":\"x\",\"count\":-1}]}}},"
         "\"gpus\":[{\"count\":-1}]}");
@@ -433,20 +434,20 @@ static int test_omit_empty(void)
 int main(void)
 {
   static const struct mtk_test tests[] = {
-    { "ports_short", test_ports_short },
-    { "ports_long", test_ports_long },
-    { "ports_errors", test_ports_errors },
-    { "volumes", test_volumes },
-    { "build", test_build },
-    { "depends_on", test_depends_on },
-    { "environment", test_environment },
-    { "healthcheck", test_healthcheck },
-    { "misc_attributes", test_misc_attributes },
-    { "mounts_and_files", test_mounts_and_files },
-    { "command", test_command },
-    { "top_level", test_top_level },
-    { "omit_empty", test_omit_empty },
-    { NULL, NULL },
+      {"ports_short", test_ports_short},
+      {"ports_long", test_ports_long},
+      {"ports_errors", test_ports_errors},
+      {"volumes", test_volumes},
+      {"build", test_build},
+      {"depends_on", test_depends_on},
+      {"environment", test_environment},
+      {"healthcheck", test_healthcheck},
+      {"misc_attributes", test_misc_attributes},
+      {"mounts_and_files", test_mounts_and_files},
+      {"command", test_command},
+      {"top_level", test_top_level},
+      {"omit_empty", test_omit_empty},
+      {NULL, NULL},
   };
   return mtk_test_main(tests);
 }

@@ -23,8 +23,7 @@ static char *parse_into(const char *text, const struct mtk_strmap *env, struct m
 {
   struct mtk_err *err = NULL;
   if (mtk_dotenv_parse(text, strlen(text), "t.env", env ? mtk_interp_strmap_lookup : NULL,
-                       (void *)env, out, &err)
-      == 0)
+                       (void *) env, out, &err) == 0)
     return NULL;
   char *r = mtk_xasprintf("%d|%s", err->line, err->msg);
   mtk_err_free(&err);
@@ -34,26 +33,26 @@ static char *parse_into(const char *text, const struct mtk_strmap *env, struct m
 static int test_error_lines(void)
 {
   static const char *const cases[][2] = {
-    { "# some comments\nfoo=\"\n  a\n  multine\n  value\n\"\nINVALID LINE\nzot=qix",
-      "7|line 7: key cannot contain a space" },
-    /* An unterminated quote counts every newline up to the end. */
-    { "A=1\nB=\"abc\n\nC=3", "4|line 4: unterminated quoted value \"abc" },
-    /* An inherited key with a trailing space does not advance the counter. */
-    { "A=1\n  B  \nC D=1", "2|line 2: key cannot contain a space" },
-    { "A=1\nlol$wut", "2|line 2: unexpected character \"$\" in variable name \"lol$wut\"" },
-    { "a\xff"
-      "b=1",
-      "1|line 1: unexpected character \"\xEF\xBF\xBD\" in variable name "
-      "\"a\\xffb=1\"" },
-    /* A byte order mark is only skipped at the very start. */
-    { "\xEF\xBB\xBF"
-      "A=1\n\xEF\xBB\xBF"
-      "B=2",
-      "2|line 2: unexpected character \"\\ufeff\" in variable name \"\\ufeffB=2\"" },
-    /* Interpolation errors carry the line of the value. */
-    { "A=1\nB\nC=${X:?boom}\n", "3|required variable X is missing a value: boom" },
-    { "A=1\nB=\"x\n${\"", "2|Invalid template: \"x\\n${\"" },
-    { "export ", "1|zero length string" },
+      {"# some comments\nfoo=\"\n  a\n  multine\n  value\n\"\nINVALID LINE\nzot=qix",
+       "7|line 7: key cannot contain a space"},
+      /* An unterminated quote counts every newline up to the end. */
+      {"A=1\nB=\"abc\n\nC=3", "4|line 4: unterminated quoted value \"abc"},
+      /* An inherited key with a trailing space does not advance the counter. */
+      {"A=1\n  B  \nC D=1", "2|line 2: key cannot contain a space"},
+      {"A=1\nlol$wut", "2|line 2: unexpected character \"$\" in variable name \"lol$wut\""},
+      {"a\xff"
+       "b=1",
+       "1|line 1: unexpected character \"\xEF\xBF\xBD\" in variable name "
+       "\"a\\xffb=1\""},
+      /* A byte order mark is only skipped at the very start. */
+      {"\xEF\xBB\xBF"
+       "A=1\n\xEF\xBB\xBF"
+       "B=2",
+       "2|line 2: unexpected character \"\\ufeff\" in variable name \"\\ufeffB=2\""},
+      /* Interpolation errors carry the line of the value. */
+      {"A=1\nB\nC=${X:?boom}\n", "3|required variable X is missing a value: boom"},
+      {"A=1\nB=\"x\n${\"", "2|Invalid template: \"x\\n${\""},
+      {"export ", "1|zero length string"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     mtk_autostrmap out = MTK_STRMAP_INIT;
@@ -80,7 +79,7 @@ static int test_error_format_names_file(void)
 
 static int test_unterminated_quotes(void)
 {
-  static const char *const cases[] = { "K=\"", "K='v", "K=\"v\\\"", "K='v\\'", "K=\"v'\nX=1" };
+  static const char *const cases[] = {"K=\"", "K='v", "K=\"v\\\"", "K='v\\'", "K=\"v'\nX=1"};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     mtk_autostrmap out = MTK_STRMAP_INIT;
     mtk_autofree char *got = parse_into(cases[i], NULL, &out);
@@ -212,22 +211,22 @@ static int test_long_input(void)
   MTK_ASSERT_EQ(m.len, KEYS + 1);
   const char *last = mtk_strmap_get(&m, "K4999", NULL);
   MTK_ASSERT(last && strlen(last) == 1 + KEYS - 1 && strncmp(last, "v....", 5) == 0);
-  MTK_ASSERT_EQ(strlen(mtk_strmap_get(&m, "BIG", NULL)), (size_t)VALUE_LINES * 18);
+  MTK_ASSERT_EQ(strlen(mtk_strmap_get(&m, "BIG", NULL)), (size_t) VALUE_LINES * 18);
   return 0;
 }
 
 int main(void)
 {
   static const struct mtk_test tests[] = {
-    { "error messages and line numbers", test_error_lines },
-    { "formatted error names file and line", test_error_format_names_file },
-    { "unterminated quotes", test_unterminated_quotes },
-    { "inherited keys and lookup order", test_inherited_and_lookup_order },
-    { "compose-go quirks", test_quirks },
-    { "escapes", test_escapes },
-    { "read_file", test_read_file },
-    { "long input", test_long_input },
-    { NULL, NULL },
+      {"error messages and line numbers", test_error_lines},
+      {"formatted error names file and line", test_error_format_names_file},
+      {"unterminated quotes", test_unterminated_quotes},
+      {"inherited keys and lookup order", test_inherited_and_lookup_order},
+      {"compose-go quirks", test_quirks},
+      {"escapes", test_escapes},
+      {"read_file", test_read_file},
+      {"long input", test_long_input},
+      {NULL, NULL},
   };
   return mtk_test_main(tests);
 }

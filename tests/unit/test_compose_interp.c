@@ -108,12 +108,12 @@ static int test_required_messages(void)
 static int test_invalid_names_subtemplate(void)
 {
   static const char *const cases[][2] = {
-    { "x ${", "x ${" },
-    { "${A:-x} ${ }", " ${ }" },  /* the rest after the cut */
-    { "${U:-a ${!}}", "a ${!}" }, /* a used default */
-    { "${U:-${U:-${}}}", "${}" }, /* nested defaults */
-    { "${A:-x\n}", "${A:-x\n}" }, /* `.` does not cross lines */
-    { "ok\n${A}${", "ok\n${A}${" },
+      {"x ${", "x ${"},
+      {"${A:-x} ${ }", " ${ }"},  /* the rest after the cut */
+      {"${U:-a ${!}}", "a ${!}"}, /* a used default */
+      {"${U:-${U:-${}}}", "${}"}, /* nested defaults */
+      {"${A:-x\n}", "${A:-x\n}"}, /* `.` does not cross lines */
+      {"ok\n${A}${", "ok\n${A}${"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     struct mtk_err *err = NULL;
@@ -188,8 +188,8 @@ static int test_long_flat_input(void)
   MTK_ASSERT(r != NULL);
   mtk_autostrmap env = MTK_STRMAP_INIT;
   mtk_strmap_set(&env, "A", "a");
-  mtk_autofree char *r2
-      = mtk_interp_substitute(mtk_strbuf_str(&t), mtk_interp_strmap_lookup, &env, &err);
+  mtk_autofree char *r2 =
+      mtk_interp_substitute(mtk_strbuf_str(&t), mtk_interp_strmap_lookup, &env, &err);
   MTK_ASSERT_STREQ(r2, mtk_strbuf_str(&want));
   /* 4 MiB without any `$`. */
   mtk_autofree char *plain = mtk_xmalloc(4u << 20);
@@ -231,16 +231,16 @@ static int test_deep_nesting(void)
 int main(void)
 {
   static const struct mtk_test tests[] = {
-    { "lazy defaults are not evaluated when unused", test_lazy_defaults },
-    { "the first error stops evaluation", test_first_error_stops },
-    { "required-variable messages", test_required_messages },
-    { "invalid template names the innermost template", test_invalid_names_subtemplate },
-    { "greedy braced match and brace cut", test_greedy_line_and_cut },
-    { "Go case folding in names", test_go_case_folding },
-    { "NULL lookup and empty template", test_null_lookup_and_empty },
-    { "long flat input", test_long_flat_input },
-    { "deep nesting", test_deep_nesting },
-    { NULL, NULL },
+      {"lazy defaults are not evaluated when unused", test_lazy_defaults},
+      {"the first error stops evaluation", test_first_error_stops},
+      {"required-variable messages", test_required_messages},
+      {"invalid template names the innermost template", test_invalid_names_subtemplate},
+      {"greedy braced match and brace cut", test_greedy_line_and_cut},
+      {"Go case folding in names", test_go_case_folding},
+      {"NULL lookup and empty template", test_null_lookup_and_empty},
+      {"long flat input", test_long_flat_input},
+      {"deep nesting", test_deep_nesting},
+      {NULL, NULL},
   };
   return mtk_test_main(tests);
 }

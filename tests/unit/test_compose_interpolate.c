@@ -46,7 +46,8 @@ static int test_errors_name_the_path(void)
 {
   mtk_autostrmap env = MTK_STRMAP_INIT;
   mtk_autofree char *e1 = NULL, *e2 = NULL, *e3 = NULL;
-  mtk_autofree char *s1 = run("services:\n  app:\n    image: ${REG:?registry must be set}/x\n", &env, &e1);
+  mtk_autofree char *s1 =
+      run("services:\n  app:\n    image: ${REG:?registry must be set}/x\n", &env, &e1);
   MTK_ASSERT(s1 == NULL);
   MTK_ASSERT_CONTAINS(e1, "c.yaml:3:12: error while interpolating services.app.image: "
                           "required variable REG is missing a value: registry must be set");

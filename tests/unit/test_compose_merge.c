@@ -99,27 +99,27 @@ static int test_scalars_and_mappings(void)
 static int test_replaced_attributes(void)
 {
   mtk_autoptr(mtk_node) m =
-        MERGE("services:\n  web:\n    command: [echo, base]\n    entrypoint: [/e]\n"
-              "    healthcheck: {test: [CMD, a, b], interval: 30s}\n    x: [1]\n",
-              "services:\n  web:\n    command: echo override\n"
-              "    healthcheck: {test: [CMD, c], timeout: 5s}\n    x: [2]\n");
+      MERGE("services:\n  web:\n    command: [echo, base]\n    entrypoint: [/e]\n"
+            "    healthcheck: {test: [CMD, a, b], interval: 30s}\n    x: [1]\n",
+            "services:\n  web:\n    command: echo override\n"
+            "    healthcheck: {test: [CMD, c], timeout: 5s}\n    x: [2]\n");
   MTK_ASSERT(m);
   MTK_ASSERT(same_json(m, "{\"services\":{\"web\":{\"command\":\"echo override\","
                           "\"entrypoint\":[\"/e\"],\"healthcheck\":{\"test\":[\"CMD\",\"c\"],"
                           "\"interval\":\"30s\",\"timeout\":\"5s\"},\"x\":[1,2]}}}"));
   /* command: null replaces too (a special rule runs even for null) */
   mtk_autoptr(mtk_node) n =
-        MERGE("services: {web: {command: [a]}}", "services: {web: {command: }}");
+      MERGE("services: {web: {command: [a]}}", "services: {web: {command: }}");
   MTK_ASSERT(same_json(n, "{\"services\":{\"web\":{\"command\":null}}}"));
   return 0;
 }
 
 static int test_environment_and_labels(void)
 {
-  mtk_autoptr(mtk_node) m = MERGE(
-      "services:\n  web:\n    environment: {B: '2', A: '1', E: }\n    labels: [tier=front]\n",
-      "services:\n  web:\n    environment: [B=20, C=30]\n    labels: {team: science}\n"
-      "    annotations: {b: 1}\n");
+  mtk_autoptr(mtk_node) m =
+      MERGE("services:\n  web:\n    environment: {B: '2', A: '1', E: }\n    labels: [tier=front]\n",
+            "services:\n  web:\n    environment: [B=20, C=30]\n    labels: {team: science}\n"
+            "    annotations: {b: 1}\n");
   MTK_ASSERT(m);
   /* the mapping became sorted K=V items (null value: bare key); later
    * entries replace earlier ones in place */
@@ -128,9 +128,9 @@ static int test_environment_and_labels(void)
                           "\"annotations\":{\"b\":1}}}}"));
   /* Go's %v of numbers, booleans and lists inside K=V */
   mtk_autoptr(mtk_node) n =
-        MERGE("services: {web: {environment: [X=0]}}",
-              "services: {web: {environment: {I: 12, F: 1.5, G: 1000000.0, H: 0.00001,"
-              " J: 123456.0, K: true, L: [a, 2], M: 0x1F, N: -0.5}}}");
+      MERGE("services: {web: {environment: [X=0]}}",
+            "services: {web: {environment: {I: 12, F: 1.5, G: 1000000.0, H: 0.00001,"
+            " J: 123456.0, K: true, L: [a, 2], M: 0x1F, N: -0.5}}}");
   MTK_ASSERT(n);
   MTK_ASSERT(same_json(n, "{\"services\":{\"web\":{\"environment\":[\"X=0\",\"F=1.5\","
                           "\"G=1e+06\",\"H=1e-05\",\"I=12\",\"J=123456\",\"K=true\",\"L=a\","
@@ -141,10 +141,10 @@ static int test_environment_and_labels(void)
 static int test_dns_and_extra_hosts(void)
 {
   mtk_autoptr(mtk_node) m =
-        MERGE("services:\n  web:\n    dns: [1.1.1.1]\n    extra_hosts: [a=1, b=2]\n"
-              "    tmpfs: /run\n    sysctls: {net.x: 1}\n",
-              "services:\n  web:\n    dns: 8.8.8.8\n    extra_hosts: {b: 2, c: 3}\n"
-              "    tmpfs: [/tmp, /run]\n    sysctls: [net.x=2, net.y=3]\n");
+      MERGE("services:\n  web:\n    dns: [1.1.1.1]\n    extra_hosts: [a=1, b=2]\n"
+            "    tmpfs: /run\n    sysctls: {net.x: 1}\n",
+            "services:\n  web:\n    dns: 8.8.8.8\n    extra_hosts: {b: 2, c: 3}\n"
+            "    tmpfs: [/tmp, /run]\n    sysctls: [net.x=2, net.y=3]\n");
   MTK_ASSERT(m);
   MTK_ASSERT(same_json(m,
                        "{\"services\":{\"web\":{\"dns\":[\"1.1.1.1\",\"8.8.8.8\"],"
@@ -159,10 +159,10 @@ static int test_dns_and_extra_hosts(void)
 
 static int test_build(void)
 {
-  mtk_autoptr(mtk_node) m = MERGE("services: {web: {build: .}}",
-                                  "services: {web: {build: {context: src, args: [A=1]}}}",
-                                  "services: {web: {build: {args: {A: 2, B: 3}, labels: [l=1]}}}",
-                                  "services: {web: {build: other}}");
+  mtk_autoptr(mtk_node) m =
+      MERGE("services: {web: {build: .}}", "services: {web: {build: {context: src, args: [A=1]}}}",
+            "services: {web: {build: {args: {A: 2, B: 3}, labels: [l=1]}}}",
+            "services: {web: {build: other}}");
   MTK_ASSERT(m);
   MTK_ASSERT(same_json(m, "{\"services\":{\"web\":{\"build\":{\"context\":\"other\","
                           "\"args\":[\"A=2\",\"B=3\"],\"labels\":[\"l=1\"]}}}}"));
@@ -172,11 +172,11 @@ static int test_build(void)
 static int test_depends_on_networks(void)
 {
   mtk_autoptr(mtk_node) m =
-        MERGE("services:\n  web:\n    depends_on: {db: {condition: service_healthy}, c: "
-              "{condition: service_healthy}}\n    networks: [front, back]\n",
-              "services:\n  web:\n    depends_on: [db, cache]\n"
-              "    networks: {front: {aliases: [x, y]}, other: }\n",
-              "services:\n  web:\n    networks: {front: {aliases: [y, z]}}\n");
+      MERGE("services:\n  web:\n    depends_on: {db: {condition: service_healthy}, c: "
+            "{condition: service_healthy}}\n    networks: [front, back]\n",
+            "services:\n  web:\n    depends_on: [db, cache]\n"
+            "    networks: {front: {aliases: [x, y]}, other: }\n",
+            "services:\n  web:\n    networks: {front: {aliases: [y, z]}}\n");
   MTK_ASSERT(m);
   MTK_ASSERT(same_json(m, "{\"services\":{\"web\":{\"depends_on\":{"
                           "\"db\":{\"condition\":\"service_started\",\"required\":true},"
@@ -190,22 +190,22 @@ static int test_depends_on_networks(void)
 static int test_logging_ulimits(void)
 {
   mtk_autoptr(mtk_node) same =
-        MERGE("services: {web: {logging: {driver: syslog, options: {a: '1', b: '2'}}}}",
-              "services: {web: {logging: {driver: syslog, options: {a: '3'}}}}");
+      MERGE("services: {web: {logging: {driver: syslog, options: {a: '1', b: '2'}}}}",
+            "services: {web: {logging: {driver: syslog, options: {a: '3'}}}}");
   MTK_ASSERT(same_json(same, "{\"services\":{\"web\":{\"logging\":{\"driver\":\"syslog\","
                              "\"options\":{\"a\":\"3\",\"b\":\"2\"}}}}}"));
   mtk_autoptr(mtk_node) other =
-        MERGE("services: {web: {logging: {driver: local, options: {a: '1'}}}}",
-              "services: {web: {logging: {driver: syslog, options: {b: '2'}}}}");
+      MERGE("services: {web: {logging: {driver: local, options: {a: '1'}}}}",
+            "services: {web: {logging: {driver: syslog, options: {b: '2'}}}}");
   MTK_ASSERT(same_json(other, "{\"services\":{\"web\":{\"logging\":{\"driver\":\"syslog\","
                               "\"options\":{\"b\":\"2\"}}}}}"));
   mtk_autoptr(mtk_node) none = MERGE("services: {web: {logging: {driver: local, options: {a: 1}}}}",
                                      "services: {web: {logging: {options: {b: 2}}}}");
   MTK_ASSERT(same_json(none, "{\"services\":{\"web\":{\"logging\":{\"driver\":\"local\","
                              "\"options\":{\"a\":1,\"b\":2}}}}}"));
-  mtk_autoptr(mtk_node) ul = MERGE(
-      "services: {web: {ulimits: {nofile: {soft: 1, hard: 2}, nproc: 3, locks: {soft: 4}}}}",
-      "services: {web: {ulimits: {nofile: {soft: 5}, nproc: {soft: 6}}}}");
+  mtk_autoptr(mtk_node) ul =
+      MERGE("services: {web: {ulimits: {nofile: {soft: 1, hard: 2}, nproc: 3, locks: {soft: 4}}}}",
+            "services: {web: {ulimits: {nofile: {soft: 5}, nproc: {soft: 6}}}}");
   MTK_ASSERT(same_json(ul, "{\"services\":{\"web\":{\"ulimits\":{\"nofile\":{\"soft\":5},"
                            "\"nproc\":{\"soft\":6},\"locks\":{\"soft\":4}}}}}"));
   return 0;
@@ -225,9 +225,9 @@ static int test_ipam_config(void)
                           "\"h3\":\"d\"}},{\"subnet\":\"10.1.0.0/16\"}]}}}}"));
   char *msg = NULL;
   struct mtk_node *bad =
-        merge_docs((const char *const[]){"networks: {n: {ipam: {config: [{}]}}}",
-                                          "networks: {n: {ipam: {config: {}}}}", NULL },
-                   &msg);
+      merge_docs((const char *const[]){"networks: {n: {ipam: {config: [{}]}}}",
+                                       "networks: {n: {ipam: {config: {}}}}", NULL},
+                 &msg);
   MTK_ASSERT(bad == NULL);
   MTK_ASSERT_STREQ(msg, "networks.n.ipam.config: unexpected type []interface {}");
   free(msg);
@@ -238,9 +238,9 @@ static int test_cannot_override(void)
 {
   char *msg = NULL;
   struct mtk_node *m =
-        merge_docs((const char *const[]){"services: {web: {healthcheck: {test: [a]}}}",
-                                          "services:\n  web:\n    healthcheck: [a]\n", NULL },
-                   &msg);
+      merge_docs((const char *const[]){"services: {web: {healthcheck: {test: [a]}}}",
+                                       "services:\n  web:\n    healthcheck: [a]\n", NULL},
+                 &msg);
   MTK_ASSERT(m == NULL);
   MTK_ASSERT_STREQ(msg, "cannot override services.web.healthcheck");
   free(msg);
@@ -272,10 +272,10 @@ static int test_ports_volumes_unicity(void)
          "\"devices\":[{\"source\":\"/dev/c\",\"target\":\"/dev/b\"}]}}}"));
   /* long ports: host_ip:published:target/protocol, defaults 0.0.0.0 and tcp */
   mtk_autoptr(mtk_node) p =
-        MERGE("services:\n  app:\n    ports:\n      - {target: 80, published: '8080', mode: host}\n"
-              "      - {target: 80, published: '8080', host_ip: 0.0.0.0, protocol: tcp}\n"
-              "      - {target: 80, published: '8080', protocol: udp}\n"
-              "      - {target: 80, published: 8080}\n");
+      MERGE("services:\n  app:\n    ports:\n      - {target: 80, published: '8080', mode: host}\n"
+            "      - {target: 80, published: '8080', host_ip: 0.0.0.0, protocol: tcp}\n"
+            "      - {target: 80, published: '8080', protocol: udp}\n"
+            "      - {target: 80, published: 8080}\n");
   MTK_ASSERT(same_json(p,
                        "{\"services\":{\"app\":{\"ports\":[{\"target\":80,\"published\":\"8080\","
                        "\"host_ip\":\"0.0.0.0\",\"protocol\":\"tcp\"},{\"target\":80,"
@@ -290,10 +290,10 @@ static int test_volume_spec_targets(void)
    * before ':'), ${...} holding colons, 1-2 character specs, anonymous
    * volumes, mode options; each later entry shares the target of one earlier */
   mtk_autoptr(mtk_node) m =
-        MERGE("services:\n  app:\n    volumes:\n      - 'C:\\data:/data'\n"
-              "      - '${A:-x}:/v:ro'\n      - 'o:/v'\n      - ab\n      - 'z:/data:rw'\n"
-              "      - /data\n      - vol:/v\n      - '/other:o:/v'\n      - 'xx:ab'\n"
-              "      - '/s:rw'\n");
+      MERGE("services:\n  app:\n    volumes:\n      - 'C:\\data:/data'\n"
+            "      - '${A:-x}:/v:ro'\n      - 'o:/v'\n      - ab\n      - 'z:/data:rw'\n"
+            "      - /data\n      - vol:/v\n      - '/other:o:/v'\n      - 'xx:ab'\n"
+            "      - '/s:rw'\n");
   MTK_ASSERT(m);
   MTK_ASSERT(same_json(m, "{\"services\":{\"app\":{\"volumes\":[\"/data\",\"vol:/v\","
                           "\"/other:o:/v\",\"xx:ab\",\"/s:rw\"]}}}"));
@@ -302,11 +302,11 @@ static int test_volume_spec_targets(void)
 
 static int test_unicity_lists(void)
 {
-  mtk_autoptr(mtk_node) m = MERGE(
-      "services:\n  t:\n    environment: [FOO=BAR, BAR=QIX, QIX=, ZOT, FOO=ZOT, QIX, ZOT=]\n"
-      "    cap_add: [A, B, A]\n    profiles: [p, p]\n    expose: [80, '80', 81]\n"
-      "    networks: {n: {aliases: [a, a]}}\n    env_file: [a.env, {path: a.env}]\n"
-      "    other: [a, a]\n");
+  mtk_autoptr(mtk_node) m =
+      MERGE("services:\n  t:\n    environment: [FOO=BAR, BAR=QIX, QIX=, ZOT, FOO=ZOT, QIX, ZOT=]\n"
+            "    cap_add: [A, B, A]\n    profiles: [p, p]\n    expose: [80, '80', 81]\n"
+            "    networks: {n: {aliases: [a, a]}}\n    env_file: [a.env, {path: a.env}]\n"
+            "    other: [a, a]\n");
   MTK_ASSERT(m);
   MTK_ASSERT(same_json(m, "{\"services\":{\"t\":{\"environment\":[\"FOO=ZOT\",\"BAR=QIX\","
                           "\"QIX\",\"ZOT=\"],\"cap_add\":[\"A\",\"B\"],\"profiles\":[\"p\"],"
@@ -359,12 +359,12 @@ static int test_unicity_errors(void)
 static int test_reset_and_override(void)
 {
   mtk_autoptr(mtk_node) m =
-        MERGE("services:\n  app:\n    image: myapp\n    build: {context: ., dockerfile: foo}\n"
-              "    ports: ['8080:80']\n    environment: {FOO: BAR, KEEP: 'yes'}\n"
-              "  proxy:\n    image: nginx\n    ports: ['8081:80']\n    labels: {a: b}\n",
-              "services:\n  app:\n    build: !reset null\n    ports: !reset []\n"
-              "    environment:\n      FOO: !reset null\n"
-              "  proxy:\n    ports: !override\n      - '8443:443'\n    labels: !override {c: d}\n");
+      MERGE("services:\n  app:\n    image: myapp\n    build: {context: ., dockerfile: foo}\n"
+            "    ports: ['8080:80']\n    environment: {FOO: BAR, KEEP: 'yes'}\n"
+            "  proxy:\n    image: nginx\n    ports: ['8081:80']\n    labels: {a: b}\n",
+            "services:\n  app:\n    build: !reset null\n    ports: !reset []\n"
+            "    environment:\n      FOO: !reset null\n"
+            "  proxy:\n    ports: !override\n      - '8443:443'\n    labels: !override {c: d}\n");
   MTK_ASSERT(m);
   MTK_ASSERT(same_json(m, "{\"services\":{\"app\":{\"image\":\"myapp\",\"environment\":[\"KEEP="
                           "yes\"]},\"proxy\":{\"image\":\"nginx\",\"ports\":[\"8443:443\"],"
@@ -375,7 +375,7 @@ static int test_reset_and_override(void)
   MTK_ASSERT(same_json(n, "{\"services\":{\"app\":{\"environment\":[\"FOO=1\"]}}}"));
   /* a whole top-level entry */
   mtk_autoptr(mtk_node) o =
-        MERGE("networks: {test: {name: test, external: true}}", "networks: {test: !reset {}}");
+      MERGE("networks: {test: {name: test, external: true}}", "networks: {test: !reset {}}");
   MTK_ASSERT(same_json(o, "{\"networks\":{}}"));
   return 0;
 }
@@ -398,8 +398,8 @@ static int test_resets_collect(void)
                               "!override"));
   /* apply: deletes the paths from a model; sequence items are left alone */
   mtk_autoptr(mtk_node) model =
-        yaml("x-r: 1\nservices:\n  a: {ports: [1], dns: [x, y], env: {A: 1},"
-             " image: i}\n  b: {ports: [2], image: j}\n  c: {ports: [3]}\n");
+      yaml("x-r: 1\nservices:\n  a: {ports: [1], dns: [x, y], env: {A: 1},"
+           " image: i}\n  b: {ports: [2], image: j}\n  c: {ports: [3]}\n");
   mtk_compose_resets_apply(r, model);
   MTK_ASSERT(same_json(model, "{\"services\":{\"a\":{\"dns\":[\"x\",\"y\"],\"image\":\"i\"},"
                               "\"b\":{\"image\":\"j\"},\"c\":{\"ports\":[3]}}}"));
@@ -443,10 +443,10 @@ static int test_extends(void)
 {
   struct mtk_err *err = NULL;
   mtk_autoptr(mtk_node) doc =
-        yaml("services:\n  a:\n    image: a\n    depends_on: [c]\n    environment: {A: 1}\n"
-             "    ports: ['80:80']\n    command: [x]\n"
-             "  b:\n    extends: a\n    depends_on: !override [a]\n    environment: [B=2]\n"
-             "    ports: !reset []\n    command: y\n");
+      yaml("services:\n  a:\n    image: a\n    depends_on: [c]\n    environment: {A: 1}\n"
+           "    ports: ['80:80']\n    command: [x]\n"
+           "  b:\n    extends: a\n    depends_on: !override [a]\n    environment: [B=2]\n"
+           "    ports: !reset []\n    command: y\n");
   mtk_autoptr(mtk_compose_resets) r = NULL;
   MTK_ASSERT(doc);
   MTK_ASSERT_EQ(mtk_compose_resets_collect(doc, &r, &err), 0);
@@ -460,7 +460,7 @@ static int test_extends(void)
   MTK_ASSERT(mtk_node_get(mtk_node_get(services, "a"), "ports"));
   mtk_autoptr(mtk_node) null = mtk_node_new_null(NULL);
   mtk_autoptr(mtk_node) c =
-        mtk_compose_extend_service(null, mtk_node_get(services, "b"), "b", r, &err);
+      mtk_compose_extend_service(null, mtk_node_get(services, "b"), "b", r, &err);
   MTK_ASSERT(mtk_node_get(c, "extends"));
   /* a mapping service over a sequence base attribute */
   mtk_autoptr(mtk_node) base = yaml("{healthcheck: {test: [a]}}");
@@ -489,25 +489,25 @@ static int test_path_matches(void)
 int main(void)
 {
   static const struct mtk_test tests[] = {
-    {"scalars and mappings", test_scalars_and_mappings},
-    {"command/entrypoint/healthcheck.test replaced", test_replaced_attributes},
-    {"environment, labels: K=V sequences", test_environment_and_labels},
-    {"dns, tmpfs, sysctls, extra_hosts", test_dns_and_extra_hosts},
-    {"build string and mapping", test_build},
-    {"depends_on and networks to mappings", test_depends_on_networks},
-    {"logging by driver, ulimits replaced", test_logging_ulimits},
-    {"networks.*.ipam.config by subnet", test_ipam_config},
-    {"cannot override", test_cannot_override},
-    {"ports, volumes, secrets, configs, devices unicity", test_ports_volumes_unicity},
-    {"short volume spec targets", test_volume_spec_targets},
-    {"unicity of lists", test_unicity_lists},
-    {"unicity errors", test_unicity_errors},
-    {"!reset and !override across documents", test_reset_and_override},
-    {"reset collection and apply", test_resets_collect},
-    {"node visit limit", test_visit_limit},
-    {"extends", test_extends},
-    {"tree.Path matching", test_path_matches},
-    {NULL, NULL},
+      {"scalars and mappings", test_scalars_and_mappings},
+      {"command/entrypoint/healthcheck.test replaced", test_replaced_attributes},
+      {"environment, labels: K=V sequences", test_environment_and_labels},
+      {"dns, tmpfs, sysctls, extra_hosts", test_dns_and_extra_hosts},
+      {"build string and mapping", test_build},
+      {"depends_on and networks to mappings", test_depends_on_networks},
+      {"logging by driver, ulimits replaced", test_logging_ulimits},
+      {"networks.*.ipam.config by subnet", test_ipam_config},
+      {"cannot override", test_cannot_override},
+      {"ports, volumes, secrets, configs, devices unicity", test_ports_volumes_unicity},
+      {"short volume spec targets", test_volume_spec_targets},
+      {"unicity of lists", test_unicity_lists},
+      {"unicity errors", test_unicity_errors},
+      {"!reset and !override across documents", test_reset_and_override},
+      {"reset collection and apply", test_resets_collect},
+      {"node visit limit", test_visit_limit},
+      {"extends", test_extends},
+      {"tree.Path matching", test_path_matches},
+      {NULL, NULL},
   };
   return mtk_test_main(tests);
 }

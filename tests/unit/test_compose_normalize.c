@@ -52,8 +52,8 @@ static const char *str_at(json_t *j, const char *path)
 }
 
 struct run {
-  json_t *out;      /* the model, or NULL */
-  char *msg;        /* the error message, or NULL */
+  json_t *out; /* the model, or NULL */
+  char *msg;   /* the error message, or NULL */
 };
 
 static void run_free(struct run *r)
@@ -129,20 +129,20 @@ static int test_shellwords(void)
 
 static int test_resolve_paths(void)
 {
-  struct mtk_node *m = model_of(
-      "{\"services\": {\"web\": {"
-      "  \"build\": {\"context\": \"./api\", \"additional_contexts\": {\"a\": \"../lib\","
-      "             \"b\": \"docker-image://alpine\", \"c\": \"service:base\"}},"
-      "  \"env_file\": [{\"path\": \"web.env\", \"required\": true}],"
-      "  \"label_file\": [\"labels\"],"
-      "  \"volumes\": [{\"type\": \"bind\", \"source\": \"./data\", \"target\": \"/d\"},"
-      "              {\"type\": \"bind\", \"source\": \"~/cfg\", \"target\": \"/c\"},"
-      "              {\"type\": \"bind\", \"source\": \"/abs/x/\", \"target\": \"/x\"},"
-      "              {\"type\": \"volume\", \"source\": \"data\", \"target\": \"/v\"}]},"
-      " \"remote\": {\"build\": {\"context\": \"https://github.com/a/b.git\"}}},"
-      " \"secrets\": {\"s\": {\"file\": \"./secret.txt\"}},"
-      " \"volumes\": {\"v\": {\"driver\": \"local\", \"driver_opts\": {\"o\": \"bind\","
-      "              \"device\": \"./dev\"}}}}");
+  struct mtk_node *m =
+      model_of("{\"services\": {\"web\": {"
+               "  \"build\": {\"context\": \"./api\", \"additional_contexts\": {\"a\": \"../lib\","
+               "             \"b\": \"docker-image://alpine\", \"c\": \"service:base\"}},"
+               "  \"env_file\": [{\"path\": \"web.env\", \"required\": true}],"
+               "  \"label_file\": [\"labels\"],"
+               "  \"volumes\": [{\"type\": \"bind\", \"source\": \"./data\", \"target\": \"/d\"},"
+               "              {\"type\": \"bind\", \"source\": \"~/cfg\", \"target\": \"/c\"},"
+               "              {\"type\": \"bind\", \"source\": \"/abs/x/\", \"target\": \"/x\"},"
+               "              {\"type\": \"volume\", \"source\": \"data\", \"target\": \"/v\"}]},"
+               " \"remote\": {\"build\": {\"context\": \"https://github.com/a/b.git\"}}},"
+               " \"secrets\": {\"s\": {\"file\": \"./secret.txt\"}},"
+               " \"volumes\": {\"v\": {\"driver\": \"local\", \"driver_opts\": {\"o\": \"bind\","
+               "              \"device\": \"./dev\"}}}}");
   struct mtk_strmap env = MTK_STRMAP_INIT;
   mtk_strmap_set(&env, "HOME", "/home/u");
   struct mtk_err *err = NULL;
@@ -249,8 +249,8 @@ static int test_profiles(void)
   autorun all = project(model, star, 1, false);
   MTK_ASSERT_EQ(json_object_size(at(all.out, "services")), 3);
 
-#define DEP_MODEL(req)                                                                            \
-  "{\"services\": {\"main\": {\"image\": \"a\", \"profiles\": [\"dev\"]},"                       \
+#define DEP_MODEL(req)                                                                             \
+  "{\"services\": {\"main\": {\"image\": \"a\", \"profiles\": [\"dev\"]},"                         \
   " \"test\": {\"image\": \"a\", \"depends_on\": {\"main\": {\"condition\":"                       \
   " \"service_started\", \"required\": " req "}}}}}"
   autorun bad = project(DEP_MODEL("true"), NULL, 0, false);
@@ -371,7 +371,8 @@ static int test_env_files(void)
   autorun r = project(model, NULL, 0, false);
   mtk_autofree char *missing = mtk_xasprintf(
       "{\"services\": {\"web\": {\"image\": \"i\", \"env_file\": [{\"path\": \"%s/nothere.env\","
-      " \"required\": true}]}}}", dir);
+      " \"required\": true}]}}}",
+      dir);
   autorun bad = project(missing, NULL, 0, false);
   unlink(e1);
   unlink(e2);

@@ -18,7 +18,6 @@
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
-
 /* The shared vectors: $MTK_CONFORMANCE_DIR/compose, else, as the build's
  * default, <source dir>/../shared/conformance/compose (found from __FILE__,
  * <source dir>/tests/unit/test_compose_schema.c). */
@@ -70,19 +69,19 @@ static char *validate_text(const char *text, struct mtk_err **out)
   return msg;
 }
 
-#define ASSERT_VALID(text)                                                                        \
-  do {                                                                                            \
-    mtk_autofree char *m_ = validate_text(text, NULL);                                            \
-    if (m_) {                                                                                     \
-      printf("#   %s:%d: unexpected error: %s\n", __FILE__, __LINE__, m_);                        \
-      return 1;                                                                                   \
-    }                                                                                             \
+#define ASSERT_VALID(text)                                                                         \
+  do {                                                                                             \
+    mtk_autofree char *m_ = validate_text(text, NULL);                                             \
+    if (m_) {                                                                                      \
+      printf("#   %s:%d: unexpected error: %s\n", __FILE__, __LINE__, m_);                         \
+      return 1;                                                                                    \
+    }                                                                                              \
   } while (0)
 
-#define ASSERT_INVALID(text, msg)                                                                 \
-  do {                                                                                            \
-    mtk_autofree char *m_ = validate_text(text, NULL);                                            \
-    MTK_ASSERT_STREQ(m_, msg);                                                                    \
+#define ASSERT_INVALID(text, msg)                                                                  \
+  do {                                                                                             \
+    mtk_autofree char *m_ = validate_text(text, NULL);                                             \
+    MTK_ASSERT_STREQ(m_, msg);                                                                     \
   } while (0)
 
 static int test_schema_compiles(void)
@@ -198,7 +197,8 @@ static int test_one_of_syntaxes(void)
   /* equally specific branch errors: the first branch's wins */
   ASSERT_INVALID("services:\n  web:\n    environment: [A=1, A=1]\n",
                  "services.web.environment must be a mapping");
-  ASSERT_INVALID("services:\n  web:\n    cpu_count: -1\n", "services.web.cpu_count must be a string");
+  ASSERT_INVALID("services:\n  web:\n    cpu_count: -1\n",
+                 "services.web.cpu_count must be a string");
   ASSERT_INVALID("services:\n  web:\n    depends_on:\n      db: {condition: sometime}\n",
                  "services.web.depends_on.db.condition value must be one of 'service_started', "
                  "'service_healthy', 'service_completed_successfully'");

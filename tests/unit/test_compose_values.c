@@ -312,15 +312,15 @@ static int test_volumes(void)
 int main(void)
 {
   static const struct mtk_test tests[] = {
-    { "duration_parse", test_duration_parse },
-    { "duration_errors", test_duration_errors },
-    { "duration_format", test_duration_format },
-    { "bytes", test_bytes },
-    { "go_float", test_go_float },
-    { "misc_parsers", test_misc_parsers },
-    { "ports", test_ports },
-    { "volumes", test_volumes },
-    { NULL, NULL },
+      {"duration_parse", test_duration_parse},
+      {"duration_errors", test_duration_errors},
+      {"duration_format", test_duration_format},
+      {"bytes", test_bytes},
+      {"go_float", test_go_float},
+      {"misc_parsers", test_misc_parsers},
+      {"ports", test_ports},
+      {"volumes", test_volumes},
+      {NULL, NULL},
   };
   return mtk_test_main(tests);
 }

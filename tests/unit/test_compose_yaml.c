@@ -64,10 +64,11 @@ static int test_scalar_readers(void)
 {
   struct mtk_err *err = NULL;
   mtk_autoptr(mtk_node) n = parse("s: abc\ni: 0x1F\nf: 1e6\ng: 0.5\nb: true\nz: ~\n"
-                                  "m: {}\nq: [1]\none: \"1\"\nyes: \"yes\"\nT: \"T\"\n", &err);
+                                  "m: {}\nq: [1]\none: \"1\"\nyes: \"yes\"\nT: \"T\"\n",
+                                  &err);
   MTK_ASSERT(n != NULL);
-  static const char *const texts[][2] = {{"s", "abc"}, {"i", "31"},      {"f", "1e+06"},
-                                         {"g", "0.5"}, {"b", "true"},    {"z", ""},
+  static const char *const texts[][2] = {{"s", "abc"}, {"i", "31"},       {"f", "1e+06"},
+                                         {"g", "0.5"}, {"b", "true"},     {"z", ""},
                                          {"m", "(x)"}, {"missing", "(x)"}};
   for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
     mtk_autofree char *t = mtk_node_scalar_text(mtk_node_get(n, texts[i][0]), "(x)");
@@ -114,9 +115,10 @@ static int test_anchors_and_merge(void)
   mtk_autofree char *s = json_of("x-base: &base\n  image: busybox\n  environment: {A: '1'}\n"
                                  "services:\n  web:\n    <<: *base\n    image: nginx\n"
                                  "  db:\n    <<: [*base, {user: root}]\n");
-  MTK_ASSERT_STREQ(s, "{\"services\":{\"db\":{\"environment\":{\"A\":\"1\"},\"image\":\"busybox\","
-                      "\"user\":\"root\"},\"web\":{\"environment\":{\"A\":\"1\"},\"image\":\"nginx\"}},"
-                      "\"x-base\":{\"environment\":{\"A\":\"1\"},\"image\":\"busybox\"}}");
+  MTK_ASSERT_STREQ(
+      s, "{\"services\":{\"db\":{\"environment\":{\"A\":\"1\"},\"image\":\"busybox\","
+         "\"user\":\"root\"},\"web\":{\"environment\":{\"A\":\"1\"},\"image\":\"nginx\"}},"
+         "\"x-base\":{\"environment\":{\"A\":\"1\"},\"image\":\"busybox\"}}");
   return 0;
 }
 
@@ -157,14 +159,15 @@ static int test_errors(void)
 
 static int test_billion_laughs(void)
 {
-  const char *doc = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
-                    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-                    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-                    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-                    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-                    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
-                    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
-                    "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n";
+  const char *doc =
+      "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+      "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+      "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+      "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+      "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+      "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+      "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+      "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n";
   return expect_error(doc, "excessive aliasing", 0);
 }
 

@@ -28,23 +28,23 @@ static int diff(const char *exp, const char *got, char **why)
 }
 
 /* Equal both ways round (the rules must be symmetric). */
-#define ASSERT_SAME(a, b)                                                                         \
-  do {                                                                                            \
-    mtk_autofree char *w1 = NULL, *w2 = NULL;                                                     \
-    int n1 = diff(a, b, &w1), n2 = diff(b, a, &w2);                                               \
-    if (n1 != 0 || n2 != 0) {                                                                     \
-      printf("#   %s vs %s: %s | %s\n", a, b, w1, w2);                                            \
-      return 1;                                                                                   \
-    }                                                                                             \
+#define ASSERT_SAME(a, b)                                                                          \
+  do {                                                                                             \
+    mtk_autofree char *w1 = NULL, *w2 = NULL;                                                      \
+    int n1 = diff(a, b, &w1), n2 = diff(b, a, &w2);                                                \
+    if (n1 != 0 || n2 != 0) {                                                                      \
+      printf("#   %s vs %s: %s | %s\n", a, b, w1, w2);                                             \
+      return 1;                                                                                    \
+    }                                                                                              \
   } while (0)
 
-#define ASSERT_DIFF(a, b)                                                                         \
-  do {                                                                                            \
-    mtk_autofree char *w1 = NULL, *w2 = NULL;                                                     \
-    if (diff(a, b, &w1) <= 0 || diff(b, a, &w2) <= 0) {                                           \
-      printf("#   %s vs %s compared equal\n", a, b);                                              \
-      return 1;                                                                                   \
-    }                                                                                             \
+#define ASSERT_DIFF(a, b)                                                                          \
+  do {                                                                                             \
+    mtk_autofree char *w1 = NULL, *w2 = NULL;                                                      \
+    if (diff(a, b, &w1) <= 0 || diff(b, a, &w2) <= 0) {                                            \
+      printf("#   %s vs %s compared equal\n", a, b);                                               \
+      return 1;                                                                                    \
+    }                                                                                              \
   } while (0)
 
 static int test_go_duration(void)
@@ -147,9 +147,8 @@ static int test_report(void)
                 1);
   MTK_ASSERT_STREQ(w, "services.web.ports[0].published: expected \"80\", got \"81\"");
   free(w);
-  MTK_ASSERT_EQ(diff("{\"labels\": {\"com.x\": \"1\"}, \"b\": 1}",
-                     "{\"labels\": {}, \"c\": true}", &w),
-                3);
+  MTK_ASSERT_EQ(
+      diff("{\"labels\": {\"com.x\": \"1\"}, \"b\": 1}", "{\"labels\": {}, \"c\": true}", &w), 3);
   MTK_ASSERT_STREQ(w, "b: expected 1, got (absent); labels[\"com.x\"]: expected \"1\", got "
                       "(absent); c: expected (absent), got true");
   free(w);
@@ -165,13 +164,12 @@ static int test_report(void)
 
 static int test_transforms(void)
 {
-  json_auto_t *in = json_pack("{s:s, s:[s, s], s:{s:s}}", "a$$b", "$$$$x $y", "k",
-                              "@CASE_DIR@/src", "@HOME@:@HOME@", "m", "@CASE_DIR@", "$$");
+  json_auto_t *in = json_pack("{s:s, s:[s, s], s:{s:s}}", "a$$b", "$$$$x $y", "k", "@CASE_DIR@/src",
+                              "@HOME@:@HOME@", "m", "@CASE_DIR@", "$$");
   json_auto_t *un = mtk_conf_unescape_dollars(in);
   json_auto_t *sub = mtk_conf_subst_placeholders(in, "/cases/c1", "/home/t");
   MTK_ASSERT_STREQ(json_string_value(json_object_get(un, "a$b")), "$$x $y");
-  MTK_ASSERT_STREQ(json_string_value(json_object_get(json_object_get(un, "m"), "@CASE_DIR@")),
-                   "$");
+  MTK_ASSERT_STREQ(json_string_value(json_object_get(json_object_get(un, "m"), "@CASE_DIR@")), "$");
   MTK_ASSERT_STREQ(json_string_value(json_array_get(json_object_get(sub, "k"), 0)),
                    "/cases/c1/src");
   MTK_ASSERT_STREQ(json_string_value(json_array_get(json_object_get(sub, "k"), 1)),

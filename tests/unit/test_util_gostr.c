@@ -39,10 +39,10 @@ static int test_quote_ascii(void)
 static int test_quote_invalid_utf8(void)
 {
   QUOTE_IS("\xff", "\"\\xff\"");
-  QUOTE_IS("\xc3", "\"\\xc3\"");          /* truncated */
-  QUOTE_IS("\xc3(", "\"\\xc3(\"");        /* bad continuation */
-  QUOTE_IS("\xc0\x80", "\"\\xc0\\x80\""); /* overlong NUL */
-  QUOTE_IS("\xe2\x82", "\"\\xe2\\x82\""); /* truncated 3-byte */
+  QUOTE_IS("\xc3", "\"\\xc3\"");                            /* truncated */
+  QUOTE_IS("\xc3(", "\"\\xc3(\"");                          /* bad continuation */
+  QUOTE_IS("\xc0\x80", "\"\\xc0\\x80\"");                   /* overlong NUL */
+  QUOTE_IS("\xe2\x82", "\"\\xe2\\x82\"");                   /* truncated 3-byte */
   QUOTE_IS("\xf4\x90\x80\x80", "\"\\xf4\\x90\\x80\\x80\""); /* past U+10FFFF */
   QUOTE_IS("\xef\xbf\xbd", "\"\xef\xbf\xbd\"");             /* a real U+FFFD is printable */
   return 0;
@@ -132,15 +132,29 @@ static int test_classes(void)
     uint32_t r;
     bool l, d, n, s, p;
   } cases[] = {
-      {'a', 1, 0, 0, 0, 1},     {'Z', 1, 0, 0, 0, 1},     {'_', 0, 0, 0, 0, 1},
-      {'7', 0, 1, 1, 0, 1},     {' ', 0, 0, 0, 1, 1},     {'\t', 0, 0, 0, 1, 0},
-      {0x7F, 0, 0, 0, 0, 0},    {0xE9, 1, 0, 0, 0, 1},    {0x1C5, 1, 0, 0, 0, 1},
-      {0x663, 0, 1, 1, 0, 1},   {0xBD, 0, 0, 1, 0, 1},    {0x2160, 0, 0, 1, 0, 1},
-      {0x85, 0, 0, 0, 1, 0},    {0xA0, 0, 0, 0, 1, 0},    {0x3000, 0, 0, 0, 1, 0},
-      {0x200B, 0, 0, 0, 0, 0},  {0x1680, 0, 0, 0, 1, 0},  {0x2FF, 0, 0, 0, 0, 1},
-      {0x378, 0, 0, 0, 0, 0},   {0xFFFFFFFF, 0, 0, 0, 0, 0},
+      {'a', 1, 0, 0, 0, 1},
+      {'Z', 1, 0, 0, 0, 1},
+      {'_', 0, 0, 0, 0, 1},
+      {'7', 0, 1, 1, 0, 1},
+      {' ', 0, 0, 0, 1, 1},
+      {'\t', 0, 0, 0, 1, 0},
+      {0x7F, 0, 0, 0, 0, 0},
+      {0xE9, 1, 0, 0, 0, 1},
+      {0x1C5, 1, 0, 0, 0, 1},
+      {0x663, 0, 1, 1, 0, 1},
+      {0xBD, 0, 0, 1, 0, 1},
+      {0x2160, 0, 0, 1, 0, 1},
+      {0x85, 0, 0, 0, 1, 0},
+      {0xA0, 0, 0, 0, 1, 0},
+      {0x3000, 0, 0, 0, 1, 0},
+      {0x200B, 0, 0, 0, 0, 0},
+      {0x1680, 0, 0, 0, 1, 0},
+      {0x2FF, 0, 0, 0, 0, 1},
+      {0x378, 0, 0, 0, 0, 0},
+      {0xFFFFFFFF, 0, 0, 0, 0, 0},
       /* Unicode 15: KAWI LETTER A, NAG MUNDARI DIGIT ZERO. */
-      {0x11F04, 1, 0, 0, 0, 1}, {0x1E4F0, 0, 1, 1, 0, 1},
+      {0x11F04, 1, 0, 0, 0, 1},
+      {0x1E4F0, 0, 1, 1, 0, 1},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     uint32_t r = cases[i].r;
@@ -157,10 +171,14 @@ static int test_classes(void)
 static int test_to_lower(void)
 {
   static const uint32_t cases[][2] = {
-      {'A', 'a'},         {'a', 'a'},          {0x1C5, 0x1C6},     {0x130, 'i'},
-      {0x3A3, 0x3C3},     {0x1E9E, 0xDF},      {0x10400, 0x10428}, {0xFF21, 0xFF41},
-      {0x212A, 'k'},      {0x100, 0x101},      {0x101, 0x101},     {0x12E, 0x12F},
-      {0x2C2F, 0x2C5F}, /* Unicode 14 */       {0xD800, 0xD800},   {0x1E921, 0x1E943},
+      {'A', 'a'},         {'a', 'a'},
+      {0x1C5, 0x1C6},     {0x130, 'i'},
+      {0x3A3, 0x3C3},     {0x1E9E, 0xDF},
+      {0x10400, 0x10428}, {0xFF21, 0xFF41},
+      {0x212A, 'k'},      {0x100, 0x101},
+      {0x101, 0x101},     {0x12E, 0x12F},
+      {0x2C2F, 0x2C5F},   /* Unicode 14 */ {0xD800, 0xD800},
+      {0x1E921, 0x1E943},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
     MTK_ASSERT_EQ(mtk_go_to_lower(cases[i][0]), cases[i][1]);
@@ -188,8 +206,8 @@ static int test_parse_bool(void)
 static int test_unhex(void)
 {
   static const char digits[] = "0123456789abcdefABCDEF";
-  static const int values[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-                               10, 11, 12, 13, 14, 15};
+  static const int values[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                               11, 12, 13, 14, 15, 10, 11, 12, 13, 14, 15};
   for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
     MTK_ASSERT_EQ(mtk_go_unhex((unsigned char) digits[i]), values[i]);
   static const uint32_t bad[] = {'g', 'G', '/', ':', '@', '`', 0, 0xFF10, 0xFFFFFFFF};
@@ -211,8 +229,12 @@ static int test_trim_and_lower(void)
   mtk_autostrbuf sb = MTK_STRBUF_INIT;
   mtk_go_lower_append(&sb, "RUN", 3);
   mtk_strbuf_addc(&sb, '|');
-  mtk_go_lower_append(&sb, "\xc3\x80" "B\xff\xce\xa3", 6);
-  MTK_ASSERT_STREQ(mtk_strbuf_str(&sb), "run|\xc3\xa0" "b\xef\xbf\xbd\xcf\x83");
+  mtk_go_lower_append(&sb,
+                      "\xc3\x80"
+                      "B\xff\xce\xa3",
+                      6);
+  MTK_ASSERT_STREQ(mtk_strbuf_str(&sb), "run|\xc3\xa0"
+                                        "b\xef\xbf\xbd\xcf\x83");
   return 0;
 }
 

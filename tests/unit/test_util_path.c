@@ -53,10 +53,17 @@ static int test_clean(void)
 static int test_join(void)
 {
   static const char *const cases[][3] = {
-      {"a", "b", "a/b"},      {"a", "", "a"},       {"", "b", "b"},
-      {"/", "a", "/a"},       {"/", "", "/"},       {"a/", "b", "a/b"},
-      {"", "", ""},           {"/w", "./api/", "/w/api"},
-      {"/w", "../x", "/x"},   {"a", "/b", "a/b"},   {"/w/", "../../..", "/"},
+      {"a", "b", "a/b"},
+      {"a", "", "a"},
+      {"", "b", "b"},
+      {"/", "a", "/a"},
+      {"/", "", "/"},
+      {"a/", "b", "a/b"},
+      {"", "", ""},
+      {"/w", "./api/", "/w/api"},
+      {"/w", "../x", "/x"},
+      {"a", "/b", "a/b"},
+      {"/w/", "../../..", "/"},
       {"rel", "../..", ".."},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -71,9 +78,9 @@ static int test_join(void)
 static int test_dir(void)
 {
   static const char *const cases[][2] = {
-      {"", "."},         {".", "."},           {"/.", "/"},         {"/", "/"},
-      {"////", "/"},     {"/foo", "/"},        {"x/", "x"},         {"abc", "."},
-      {"abc/def", "abc"}, {"a/b/.x", "a/b"},   {"/a/b/", "/a/b"},   {"/a/../b/c", "/b"},
+      {"", "."},          {".", "."},        {"/.", "/"},       {"/", "/"},
+      {"////", "/"},      {"/foo", "/"},     {"x/", "x"},       {"abc", "."},
+      {"abc/def", "abc"}, {"a/b/.x", "a/b"}, {"/a/b/", "/a/b"}, {"/a/../b/c", "/b"},
       {"//a//b", "/a"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -104,11 +111,8 @@ static int test_abs(void)
 int main(void)
 {
   static const struct mtk_test tests[] = {
-      {"clean", test_clean},
-      {"join", test_join},
-      {"dir", test_dir},
-      {"abs", test_abs},
-      {NULL, NULL},
+      {"clean", test_clean}, {"join", test_join}, {"dir", test_dir},
+      {"abs", test_abs},     {NULL, NULL},
   };
   return mtk_test_main(tests);
 }
