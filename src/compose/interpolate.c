@@ -112,24 +112,19 @@ static char *path_str(const struct walk *w)
 static int cast_value(struct mtk_node *n, enum cast c)
 {
   const char *s = n->str;
-  char *end = NULL;
-  errno = 0;
   switch (c) {
     case CAST_INT: {
-      if (*s == '\0' || *s == ' ' || *s == '\t')
-        return -1;
-      long long v = strtoll(s, &end, 10);
-      if (errno || *end)
+      /* strconv.ParseInt(s, 10, 64): no base prefixes, no surrounding space. */
+      int64_t v;
+      if (!mtk_compose_parse_int(s, &v))
         return -1;
       n->type = MTK_SCALAR_INT;
       n->ival = v;
       return 0;
     }
     case CAST_FLOAT: {
-      if (*s == '\0' || *s == ' ' || *s == '\t')
-        return -1;
-      double v = strtod(s, &end);
-      if (errno || *end)
+      double v;
+      if (!mtk_compose_parse_float(s, &v))
         return -1;
       n->type = MTK_SCALAR_FLOAT;
       n->fval = v;

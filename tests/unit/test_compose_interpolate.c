@@ -57,6 +57,11 @@ static int test_errors_name_the_path(void)
   mtk_autofree char *s3 = run("services:\n  app:\n    tty: maybe\n", &env, &e3);
   MTK_ASSERT(s3 == NULL);
   MTK_ASSERT_CONTAINS(e3, "services.app.tty: failed to cast to expected type");
+  /* strconv.ParseInt base 10: a hex literal given as a string is no number. */
+  mtk_autofree char *e4 = NULL;
+  mtk_autofree char *s4 = run("services:\n  app:\n    pids_limit: '0x10'\n", &env, &e4);
+  MTK_ASSERT(s4 == NULL);
+  MTK_ASSERT_CONTAINS(e4, "services.app.pids_limit: failed to cast to expected type");
   return 0;
 }
 
