@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "image/image.h"
 #include "image/ref.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 #include "util/strbuf.h"
 
 /* ----------------------------------------------------------- shared */
@@ -1153,27 +1153,14 @@ int mtk_cli_image_prune(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int 
 static int save_to_file(struct mtk_store *s, const char *path, const char *const *refs, size_t n,
                         struct mtk_err **err)
 {
-  mtk_autofree char *d = mtk_xstrdup(path), *b = mtk_xstrdup(path);
-  mtk_autofree char *tmp = mtk_xasprintf("%s/.%s.XXXXXX", dirname(d), basename(b));
-  int fd = mkstemp(tmp);
-  if (fd < 0)
-    return mtk_err_set(err, errno, "cannot create %s: %s", tmp, strerror(errno));
-  mode_t mask = umask(0);
-  umask(mask);
-  int r = fchmod(fd, 0666 & ~mask);
-  if (r == 0)
-    r = mtk_image_save(s, refs, n, fd, err);
-  else
-    mtk_err_set(err, errno, "%s: %s", tmp, strerror(errno));
-  if (r == 0 && fsync(fd) < 0)
-    r = mtk_err_set(err, errno, "writing %s: %s", path, strerror(errno));
-  if (close(fd) < 0 && r == 0)
-    r = mtk_err_set(err, errno, "writing %s: %s", path, strerror(errno));
-  if (r == 0 && rename(tmp, path) < 0)
-    r = mtk_err_set(err, errno, "cannot write %s: %s", path, strerror(errno));
-  if (r < 0)
-    unlink(tmp);
-  return r;
+  struct mtk_file_atomic a;
+  if (mtk_file_atomic_open(&a, path, (mode_t) -1, err) < 0)
+    return -1;
+  if (mtk_image_save(s, refs, n, a.fd, err) < 0) {
+    mtk_file_atomic_abort(&a);
+    return -1;
+  }
+  return mtk_file_atomic_commit(&a, err);
 }
 
 int mtk_cli_image_save(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,

@@ -29,6 +29,7 @@
 #include "image/ref.h"
 #include "image/registry_internal.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 #include "util/strbuf.h"
 
 extern char **environ;
@@ -383,28 +384,9 @@ static int config_write(const char *path, json_t *doc, struct mtk_err **err)
     *slash = '\0';
   if (slash && *dir && mkdir(dir, 0700) < 0 && errno != EEXIST)
     return mtk_err_set(err, errno, "%s: %s", dir, strerror(errno));
-  mtk_autofree char *tmp = mtk_xasprintf("%s.tmp-XXXXXX", target);
-  mtk_autoclose int fd = mkstemp(tmp);
-  if (fd < 0)
-    return mtk_err_set(err, errno, "%s: %s", tmp, strerror(errno));
   mtk_autofree char *text = json_dumps(doc, JSON_INDENT(1));
-  size_t len = strlen(text), off = 0;
-  int ret = fchmod(fd, 0600);
-  while (ret == 0 && off < len) {
-    ssize_t n = write(fd, text + off, len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    ret = n < 0 ? -1 : 0;
-    off += n > 0 ? (size_t) n : 0;
-  }
-  if (ret == 0 && (write(fd, "\n", 1) != 1 || fsync(fd) < 0 || rename(tmp, target) < 0))
-    ret = -1;
-  if (ret < 0) {
-    int e = errno;
-    unlink(tmp);
-    return mtk_err_set(err, e, "%s: %s", target, strerror(e));
-  }
-  return 0;
+  mtk_autofree char *nl = mtk_xasprintf("%s\n", text);
+  return mtk_file_write_atomic(target, nl, strlen(nl), 0600, err);
 }
 
 static json_t *auths_obj(json_t *doc)

@@ -5,7 +5,10 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -77,13 +80,53 @@ static int test_errors(void)
   return 0;
 }
 
+/* Entries of dir whose name starts with '.': leftover temporary files. */
+static int hidden_entries(void)
+{
+  DIR *d = opendir(dir);
+  int n = 0;
+  for (struct dirent *e; d && (e = readdir(d));)
+    n += e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  if (d)
+    closedir(d);
+  return n;
+}
+
+static int test_atomic(void)
+{
+  struct mtk_err *err = NULL;
+  mtk_autofree char *path = mtk_xasprintf("%s/atomic", dir);
+  MTK_ASSERT_EQ(mtk_file_write_atomic(path, "one\n", 4, 0600, &err), 0);
+  MTK_ASSERT_EQ(mtk_file_write_atomic(path, "two\n", 4, 0640, &err), 0);
+  size_t len = 0;
+  mtk_autofree char *text = mtk_file_read(path, 100, &len, &err);
+  MTK_ASSERT_STREQ(text, "two\n");
+  struct stat st;
+  MTK_ASSERT_EQ(stat(path, &st), 0);
+  MTK_ASSERT_EQ(st.st_mode & 0777, 0640);
+  /* An aborted replacement leaves the old contents and no temporary file. */
+  struct mtk_file_atomic a;
+  MTK_ASSERT_EQ(mtk_file_atomic_open(&a, path, (mode_t) -1, &err), 0);
+  MTK_ASSERT_EQ(mtk_file_write_all(a.fd, "half", 4), 0);
+  mtk_file_atomic_abort(&a);
+  mtk_file_atomic_abort(&a);
+  mtk_autofree char *again = mtk_file_read(path, 100, &len, &err);
+  MTK_ASSERT_STREQ(again, "two\n");
+  MTK_ASSERT_EQ(hidden_entries(), 0);
+  /* A directory that does not exist: an error naming the path. */
+  mtk_autofree char *bad = mtk_xasprintf("%s/no/such/file", dir);
+  MTK_ASSERT(mtk_file_write_atomic(bad, "x", 1, 0600, &err) < 0);
+  MTK_ASSERT_CONTAINS(err->msg, bad);
+  mtk_err_free(&err);
+  unlink(path);
+  return 0;
+}
+
 int main(void)
 {
   static const struct mtk_test tests[] = {
-      {"contents", test_contents},
-      {"cap", test_cap},
-      {"errors", test_errors},
-      {NULL, NULL},
+      {"contents", test_contents},         {"cap", test_cap}, {"errors", test_errors},
+      {"atomic replacement", test_atomic}, {NULL, NULL},
   };
   if (mkdtemp(dir) == NULL)
     return 1;
