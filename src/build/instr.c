@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "build/instr.h"
+#include "util/gostr.h"
 #include "util/strbuf.h"
 
 /* ------------------------------------------------------------ small helpers */
@@ -138,15 +139,7 @@ char *mtk_instr_suggest(const char *val, const char *const *options, size_t n, b
 
 bool mtk_instr_parse_bool(const char *s, bool *out)
 {
-  static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
-  static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
-  for (size_t i = 0; i < 6; i++) {
-    if (strcmp(s, t[i]) == 0)
-      return *out = true, true;
-    if (strcmp(s, f[i]) == 0)
-      return *out = false, true;
-  }
-  return false;
+  return mtk_go_parse_bool(s, out);
 }
 
 /* Go's strconv.ParseUint(s, base, 32) for base 8 or 10. */

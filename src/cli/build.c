@@ -29,6 +29,7 @@
 #include "cli/cli.h"
 #include "image/store.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 #include "util/path.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
@@ -169,29 +170,18 @@ static char *abs_path(const char *p)
   return mtk_path_clean(a);
 }
 
+/* mtk_file_read with the bare cause as message: the callers name the file. */
 static int read_file(const char *path, char **text, size_t *len, struct mtk_err **err)
 {
-  mtk_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0)
-    return mtk_err_set(err, errno, "%s", strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    return mtk_err_set(err, EISDIR, "not a regular file");
-  if (st.st_size > MAX_DOCKERFILE)
+  struct mtk_err *e = NULL;
+  *text = mtk_file_read(path, MAX_DOCKERFILE, len, &e);
+  if (*text)
+    return 0;
+  int code = e->code;
+  mtk_err_free(&e);
+  if (code == EFBIG)
     return mtk_err_set(err, EFBIG, "larger than %d bytes", MAX_DOCKERFILE);
-  mtk_autostrbuf sb = MTK_STRBUF_INIT;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) {
-    if (sb.len + (size_t) n > MAX_DOCKERFILE)
-      return mtk_err_set(err, EFBIG, "larger than %d bytes", MAX_DOCKERFILE);
-    mtk_strbuf_add(&sb, buf, (size_t) n);
-  }
-  if (n < 0)
-    return mtk_err_set(err, errno, "%s", strerror(errno));
-  *len = sb.len;
-  *text = sb.buf ? mtk_strbuf_steal(&sb) : mtk_xstrdup("");
-  return 0;
+  return mtk_err_set(err, code, "%s", strerror(code));
 }
 
 /* The Dockerfile's own ignore file beside it, else the context's. */
