@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libyaml-dev libcurl4-openssl-dev libarchive-dev libjansson-dev libuv1-dev
-      libssl-dev libseccomp-dev libmnl-dev python3 jq clang-format
+      libssl-dev libseccomp-dev libmnl-dev libnftables-dev python3 jq clang-format
       docker-registry umoci skopeo busybox-static apache2-utils openssl curl
       crun runc)
 missing=()
