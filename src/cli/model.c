@@ -13,11 +13,11 @@
  * differ from docker compose's; they are stable across mtk runs. */
 #include "config.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "orch/orch.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
@@ -212,20 +212,5 @@ int mtk_cli_model_select(json_t *model, const char *const *names, size_t n, bool
 
 int mtk_cli_model_service_hash(json_t *service, char hex[65], struct mtk_err **err)
 {
-  static const char *const ignored[] = {"build",      "pull_policy", "scale",
-                                        "depends_on", "profiles",    NULL};
-  json_t *copy = json_deep_copy(service);
-  for (size_t i = 0; ignored[i]; i++)
-    json_object_del(copy, ignored[i]);
-  json_object_del(json_object_get(copy, "deploy"), "replicas");
-  mtk_autofree char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-  json_decref(copy);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  if (text == NULL || !EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL))
-    return mtk_err_set(err, MTK_E_GENERIC, "cannot compute the service hash");
-  for (unsigned int i = 0; i < md_len && i < 32; i++)
-    snprintf(hex + 2 * i, 3, "%02x", md[i]);
-  hex[64] = '\0';
-  return 0;
+  return mtk_orch_service_hash(service, hex, err);
 }

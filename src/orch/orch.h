@@ -1,0 +1,61 @@
+/* Orchestration of a compose project (issue 7): what a service becomes as a
+ * container (Docker's ContainerCreate request, as Docker Compose builds it:
+ * compose/pkg/compose/create.go), the labels that tie containers to their
+ * project, and the plan of a second `up` (what to create, keep, recreate).
+ * The supervisor (src/sup/) runs what the plan decides. */
+#ifndef MTK_ORCH_ORCH_H
+#define MTK_ORCH_ORCH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mtk/compose.h"
+#include "mtk/err.h"
+
+/* Docker Compose's labels. */
+#define MTK_LABEL_PROJECT "com.docker.compose.project"
+#define MTK_LABEL_SERVICE "com.docker.compose.service"
+#define MTK_LABEL_NUMBER "com.docker.compose.container-number"
+#define MTK_LABEL_HASH "com.docker.compose.config-hash"
+#define MTK_LABEL_ONEOFF "com.docker.compose.oneoff"
+#define MTK_LABEL_WORKDIR "com.docker.compose.project.working_dir"
+#define MTK_LABEL_FILES "com.docker.compose.project.config_files"
+#define MTK_LABEL_DEPENDS "com.docker.compose.depends_on"
+#define MTK_LABEL_IMAGE "com.docker.compose.image"
+#define MTK_LABEL_VERSION "com.docker.compose.version"
+#define MTK_LABEL_NETWORK "com.docker.compose.network"
+#define MTK_LABEL_VOLUME "com.docker.compose.volume"
+
+/* The container name of replica `number` (1-based) of a service:
+ * container_name when set, else "<project>-<service>-<number>".  Owned. */
+char *mtk_orch_ctr_name(const struct mtk_project *p, const char *service, int number);
+
+/* The configuration hash of a service (hex SHA-256 of its canonical JSON
+ * without deploy.replicas/scale, as compose's ServiceHash leaves those out):
+ * a second `up` recreates a container whose label differs. */
+int mtk_orch_service_hash(const json_t *service, char out[65], struct mtk_err **err);
+
+/* The ContainerCreate request (see src/runtime/container.h) for replica
+ * `number` of `service`, as Docker Compose applies the service's fields:
+ * image, command/entrypoint (null = the image's; [] = empty), environment
+ * (null values: taken from nowhere = dropped, as compose does after
+ * resolution), user, working_dir, hostname/domainname, labels + compose
+ * labels, tty, stdin_open, stop_signal, stop_grace_period, healthcheck
+ * (durations in ns; disable -> NONE), init, read_only, cap_add/cap_drop,
+ * privileged, security_opt, tmpfs, shm_size, ulimits, sysctls, extra_hosts,
+ * restart, deploy.resources.limits (memory, cpus, pids) and mem_limit/cpus/
+ * pids_limit, volumes (named -> the project's volume name, bind with
+ * create_host_path -> Binds, tmpfs), ports (PortBindings + ExposedPorts),
+ * networks (network_mode, else every network with the service name and its
+ * aliases; NetworkMode = the first by priority then name; ipv4_address) and
+ * oneoff=False.  New reference, or NULL with *err (unsupported values such
+ * as network_mode: service:x are errors naming the service). */
+json_t *mtk_orch_ctr_request(const struct mtk_project *p, const char *service, int number,
+                             struct mtk_err **err);
+
+/* The replicas wanted for a service: deploy.replicas, scale, 1 by default;
+ * `scale_override` >= 0 (from --scale) wins. */
+int mtk_orch_replicas(const json_t *service, int scale_override);
+
+#endif
