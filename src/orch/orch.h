@@ -58,4 +58,55 @@ json_t *mtk_orch_ctr_request(const struct mtk_project *p, const char *service, i
  * `scale_override` >= 0 (from --scale) wins. */
 int mtk_orch_replicas(const json_t *service, int scale_override);
 
+/* ------------------------------------------------------------------ plan */
+
+struct mtk_ctr; /* src/runtime/container.h */
+
+enum mtk_orch_action {
+  MTK_ORCH_KEEP,     /* running with the current configuration */
+  MTK_ORCH_START,    /* exists with the current configuration, not running */
+  MTK_ORCH_CREATE,   /* missing: create and start */
+  MTK_ORCH_RECREATE, /* configuration changed (or --force-recreate): stop, remove, create */
+  MTK_ORCH_REMOVE,   /* a replica above the scale, or an orphan with --remove-orphans */
+};
+
+struct mtk_orch_step {
+  enum mtk_orch_action action;
+  char *service; /* owned */
+  int number;    /* replica number, 1-based */
+  char *name;    /* owned: container name */
+  char *ctr_id;  /* owned: the existing container, or NULL */
+  int level;     /* start level of the service (dependencies first) */
+};
+
+struct mtk_orch_plan {
+  struct mtk_orch_step *steps; /* in start order: by level, service name, number */
+  size_t n;
+  char **orphans; /* owned: names of containers of services no longer in the project */
+  size_t n_orphans;
+};
+
+struct mtk_orch_plan_opts {
+  const char *const *services; /* selected services (NULL/0 = all) */
+  size_t n_services;
+  bool no_deps;             /* do not add the dependencies of selected services */
+  bool force_recreate;      /* recreate even when unchanged */
+  bool no_recreate;         /* never recreate, even when changed */
+  bool remove_orphans;      /* orphans become REMOVE steps */
+  const char *const *scale; /* "service=N" overrides */
+  size_t n_scale;
+};
+
+/* Compares the project with its existing containers (those labelled with
+ * its name; one-off containers ignored) and decides, per service replica,
+ * what `up` does.  Selected services that do not exist are an error
+ * ("no such service: x").  The plan is freed with mtk_orch_plan_free. */
+int mtk_orch_plan(const struct mtk_project *p, struct mtk_ctr *const *ctrs, size_t n_ctrs,
+                  const struct mtk_orch_plan_opts *o, struct mtk_orch_plan *out,
+                  struct mtk_err **err);
+void mtk_orch_plan_free(struct mtk_orch_plan *plan);
+
+/* A label of a container's config (Config.Labels), or NULL. */
+const char *mtk_orch_ctr_label(const struct mtk_ctr *c, const char *key);
+
 #endif
