@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/project.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
@@ -62,6 +63,30 @@ static const char image_build_options[] =
     "      --target STAGE         Build this stage (default: the last one)\n"
     "      --platform PLATFORM    Target platform (default: this machine's)\n"
     "      --format FORMAT        Output of --check: text (default) or json\n"
+    "  -h, --help                 Print this help\n";
+
+static const char up_options[] =
+    "  -d, --detach               Run the services in the background (a supervisor keeps them)\n"
+    "      --wait                 Wait for the services to be running and healthy (implies -d)\n"
+    "      --wait-timeout N       Give up waiting after N seconds\n"
+    "      --no-start             Create the containers but do not start them\n"
+    "      --no-deps              Do not start the services the named ones depend on\n"
+    "      --force-recreate       Recreate containers even if nothing changed\n"
+    "      --no-recreate          Never recreate existing containers\n"
+    "      --remove-orphans       Remove containers of services no longer in the file\n"
+    "      --abort-on-container-exit  Stop everything when one container exits\n"
+    "      --exit-code-from SVC   Exit with SVC's exit code (implies the above)\n"
+    "      --scale SVC=N          Run N replicas of SVC\n"
+    "  -t, --timeout N            Stop grace period when stopping (seconds)\n"
+    "      --pull POLICY          always, missing (default) or never\n"
+    "      --no-log-prefix        Do not prefix the log lines with the container name\n"
+    "      --timestamps           Show timestamps\n"
+    "  -h, --help                 Print this help\n";
+
+static const char down_options[] =
+    "  -v, --volumes              Also remove the project's named volumes\n"
+    "      --remove-orphans       Also remove containers of services no longer in the file\n"
+    "  -t, --timeout N            Stop grace period (seconds; default: the service's, else 10)\n"
     "  -h, --help                 Print this help\n";
 
 static const struct mtk_cli_cmd container_cmds[] = {
@@ -191,12 +216,31 @@ static const struct mtk_cli_cmd network_cmds[] = {
 };
 
 static const struct mtk_cli_cmd volume_cmds[] = {
-    VERB("volume", "create", "[OPTIONS] [VOLUME]", "Create a volume"),
-    VERB("volume", "inspect", "[OPTIONS] VOLUME [VOLUME...]",
-         "Display detailed information on one or more volumes"),
-    VERB("volume", "ls", "[OPTIONS]", "List volumes"),
-    VERB("volume", "prune", "[OPTIONS]", "Remove unused local volumes"),
-    VERB("volume", "rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes"),
+    {.parent = "volume",
+     .name = "create",
+     .args = "[OPTIONS] VOLUME",
+     .summary = "Create a volume",
+     .run = mtk_cli_volume_create},
+    {.parent = "volume",
+     .name = "inspect",
+     .args = "[OPTIONS] VOLUME [VOLUME...]",
+     .summary = "Display detailed information on one or more volumes",
+     .run = mtk_cli_volume_inspect},
+    {.parent = "volume",
+     .name = "ls",
+     .args = "[OPTIONS]",
+     .summary = "List volumes",
+     .run = mtk_cli_volume_ls},
+    {.parent = "volume",
+     .name = "prune",
+     .args = "[OPTIONS]",
+     .summary = "Remove unused local volumes (anonymous ones; all unused with -a)",
+     .run = mtk_cli_volume_prune},
+    {.parent = "volume",
+     .name = "rm",
+     .args = "[OPTIONS] VOLUME [VOLUME...]",
+     .summary = "Remove one or more volumes",
+     .run = mtk_cli_volume_rm},
     {0},
 };
 
@@ -216,7 +260,11 @@ const struct mtk_cli_cmd mtk_cli_commands[] = {
      .options = config_options,
      .run = mtk_cli_config},
     VERB(NULL, "create", "[OPTIONS] [SERVICE...]", "Create containers for the services"),
-    VERB(NULL, "down", "[OPTIONS] [SERVICE...]", "Stop and remove containers and networks"),
+    {.name = "down",
+     .args = "[OPTIONS]",
+     .summary = "Stop and remove containers and networks",
+     .options = down_options,
+     .run = mtk_cli_down},
     VERB(NULL, "exec", "[OPTIONS] SERVICE COMMAND [ARGS...]",
          "Execute a command in a running service container"),
     VERB(NULL, "images", "[OPTIONS] [SERVICE...]", "List images used by the created containers"),
@@ -237,7 +285,11 @@ const struct mtk_cli_cmd mtk_cli_commands[] = {
     VERB(NULL, "stop", "[OPTIONS] [SERVICE...]", "Stop services"),
     VERB(NULL, "top", "[SERVICE...]", "Display the running processes"),
     VERB(NULL, "unpause", "[SERVICE...]", "Unpause services"),
-    VERB(NULL, "up", "[OPTIONS] [SERVICE...]", "Create and start containers"),
+    {.name = "up",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "Create and start containers",
+     .options = up_options,
+     .run = mtk_cli_up},
     VERB(NULL, "wait", "SERVICE [SERVICE...] [OPTIONS]",
          "Block until the containers of the services stop"),
     {.name = "container",

@@ -109,4 +109,53 @@ void mtk_orch_plan_free(struct mtk_orch_plan *plan);
 /* A label of a container's config (Config.Labels), or NULL. */
 const char *mtk_orch_ctr_label(const struct mtk_ctr *c, const char *key);
 
+/* ------------------------------------------------------------ supervise */
+
+struct mtk_orch_up_opts {
+  bool detach;                /* -d: the supervisor goes to the background */
+  bool no_log_prefix;         /* --no-log-prefix */
+  bool timestamps;            /* --timestamps */
+  bool color;                 /* coloured prefixes (TTY, no NO_COLOR) */
+  bool abort_on_exit;         /* --abort-on-container-exit */
+  const char *exit_code_from; /* --exit-code-from SERVICE (implies abort_on_exit) */
+  int timeout; /* -t: stop grace period override for Ctrl-C/abort, -1 = the service's */
+};
+
+/* Starts the given containers (IDs of created or exited containers of the
+ * project, any order) in dependency order, gating each service on its
+ * depends_on conditions (service_started, service_healthy with the
+ * service's healthcheck run through exec, service_completed_successfully;
+ * required: false dependencies that are absent are skipped), and supervises
+ * them on one libuv loop: health checks, restart policies, logs.
+ * Attached (not detach): prints each line as "service-1  | text" with a
+ * stable colour per service, returns when every container has exited (or,
+ * with abort_on_exit, when the first one exits: the others are stopped);
+ * the first Ctrl-C stops everything gracefully, a second one kills;
+ * *exit_code is 0, the exit code of exit_code_from's container, or 130 on
+ * Ctrl-C; a dependency that fails gives an error naming it.
+ * Detached: forks a supervisor (setsid, pid file
+ * <runroot>/projects/<project>/supervisor.pid) that does the same without
+ * printing and exits when nothing is left to supervise; returns once every
+ * container has been started (or failed to: the error is passed back). */
+int mtk_orch_supervise(const char *root, const char *runroot, const struct mtk_project *p,
+                       char *const *ids, size_t n_ids, const struct mtk_orch_up_opts *o,
+                       int *exit_code, struct mtk_err **err);
+
+/* --------------------------------------------------------------- volumes */
+
+/* Named volumes: <root>/volumes/<name>/_data (the directory containers
+ * mount; src/runtime creates it on first use too) and
+ * <root>/volumes/<name>/volume.json (Docker's `volume inspect` shape:
+ * Name, Driver "local", Mountpoint, CreatedAt, Labels, Scope "local"). */
+int mtk_volume_create(const char *root, const char *name, const char *const *labels, size_t n,
+                      json_t **out, struct mtk_err **err);
+/* ENOENT "get x: no such volume". */
+int mtk_volume_inspect(const char *root, const char *name, json_t **out, struct mtk_err **err);
+/* Every volume, by name (a JSON array). */
+int mtk_volume_list(const char *root, json_t **out, struct mtk_err **err);
+/* The names of the containers that mount the volume (a JSON array). */
+json_t *mtk_volume_users(const char *root, const char *name);
+/* EBUSY "remove x: volume is in use - [ids]" unless force. */
+int mtk_volume_remove(const char *root, const char *name, bool force, struct mtk_err **err);
+
 #endif
