@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/close_range.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -33,8 +36,31 @@ enum mtk_cgroup_mode mtk_runtime_cgroup_mode(void)
   return MTK_CGROUP_LEGACY;
 }
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void child_exec(const struct mtk_runtime *rt, char **argv, int out_fd, int err_pipe)
+/* Puts fd on `target` for the exec: sources are first moved above 2 so
+ * that one target never overwrites another's source; -1 = /dev/null. */
+static int child_stdio(const struct mtk_runtime_io *io)
+{
+  int src[3] = {io ? io->in : -1, io ? io->out : -1, io ? io->err : -1};
+  int moved[3];
+  for (int i = 0; i < 3; i++) {
+    moved[i] = src[i] >= 0 ? fcntl(src[i], F_DUPFD_CLOEXEC, 3)
+                           : open("/dev/null", (i ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    if (moved[i] < 0)
+      return -1;
+  }
+  for (int i = 0; i < 3; i++)
+    if (dup2(moved[i], i) < 0)
+      return -1;
+  return 0;
+}
+
+/* In the child, between fork and exec: async-signal-safe calls only.  Every
+ * signal back to its default and unblocked (our SIGPIPE is ignored, the
+ * supervisor's loop handles others), every fd >= 3 close-on-exec whoever
+ * opened it (pitfall 6), oom_score_adj back to 0 (the supervisor runs at
+ * -1000 and the container would inherit it), and the runtime dies with us. */
+static void child_exec(const struct mtk_runtime *rt, char **argv, const struct mtk_runtime_io *io,
+                       int err_pipe)
 {
   sigset_t all;
   sigemptyset(&all);
@@ -42,16 +68,22 @@ static void child_exec(const struct mtk_runtime *rt, char **argv, int out_fd, in
     signal(s, SIG_DFL);
   sigprocmask(SIG_SETMASK, &all, NULL);
   setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (adj >= 0) {
+    if (write(adj, "0", 1) < 0) {
+      /* lowering our own adjustment needs no privilege: never fails */
+    }
+    close(adj);
+  }
   if (rt->hide_cgroup2) {
     if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
         umount2(CGROUP2_DIR, MNT_DETACH) < 0)
       goto fail;
   }
-  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+  if (child_stdio(io) < 0)
     goto fail;
-  if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
-    goto fail;
+  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   execvp(argv[0], argv);
 fail:;
   int e = errno;
@@ -60,12 +92,10 @@ fail:;
   _exit(127);
 }
 
-/* Runs the runtime with args; *out (may be NULL) gets its stdout.
- * Returns its exit status, or negative with *err set when it could not run. */
-static int run_tool(struct mtk_runtime *rt, const char *const *args, char **out,
-                    struct mtk_err **err)
+/* Global options + args into argv (NULL-terminated, pointers borrowed). */
+static size_t build_argv(struct mtk_runtime *rt, const char *const *args, const char **argv,
+                         size_t cap)
 {
-  const char *argv[32];
   size_t n = 0;
   argv[n++] = rt->binary;
   argv[n++] = "--root";
@@ -76,30 +106,81 @@ static int run_tool(struct mtk_runtime *rt, const char *const *args, char **out,
     argv[n++] = "--log-format";
     argv[n++] = "json";
   }
-  for (size_t i = 0; args[i] && n < 31; i++)
+  for (size_t i = 0; args[i] && n < cap - 1; i++)
     argv[n++] = args[i];
   argv[n] = NULL;
+  return n;
+}
 
-  int ep[2], op[2] = {-1, -1};
+/* Forks and execs the runtime with args; returns once exec succeeded (the
+ * exec-error pipe closes) with the PID in *pid; the caller reaps it. */
+static int spawn(struct mtk_runtime *rt, const char *const *args, const struct mtk_runtime_io *io,
+                 pid_t *pid, struct mtk_err **err)
+{
+  const char *argv[32];
+  build_argv(rt, args, argv, 32);
+  struct stat lst;
+  rt->log_mark = rt->log && stat(rt->log, &lst) == 0 ? (long) lst.st_size : 0;
+  int ep[2];
   if (pipe2(ep, O_CLOEXEC) < 0)
     return mtk_err_set(err, errno, "pipe: %s", strerror(errno));
-  if (out && pipe2(op, O_CLOEXEC) < 0) {
-    close(ep[0]);
-    close(ep[1]);
-    return mtk_err_set(err, errno, "pipe: %s", strerror(errno));
-  }
-  pid_t pid = fork();
-  if (pid == 0)
-    child_exec(rt, (char **) argv, op[1], ep[1]);
+  pid_t p = fork();
+  if (p == 0)
+    child_exec(rt, (char **) argv, io, ep[1]);
   int fork_errno = errno;
   close(ep[1]);
+  if (p < 0) {
+    close(ep[0]);
+    return mtk_err_set(err, fork_errno, "fork: %s", strerror(fork_errno));
+  }
+  int child_errno = 0;
+  ssize_t r;
+  while ((r = read(ep[0], &child_errno, sizeof(child_errno))) < 0 && errno == EINTR)
+    ;
+  close(ep[0]);
+  if (r == (ssize_t) sizeof(child_errno)) {
+    mtk_runtime_wait(p);
+    mtk_err_set(err, child_errno, "running %s: %s", rt->binary, strerror(child_errno));
+    if (child_errno == ENOENT)
+      mtk_err_hint(err, "install it (apt-get install %s) or choose another with --runtime",
+                   rt->ops->name);
+    return -1;
+  }
+  *pid = p;
+  return 0;
+}
+
+int mtk_runtime_wait(pid_t pid)
+{
+  int status;
+  pid_t r;
+  while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+    ;
+  if (r != pid)
+    return -1;
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+/* Runs the runtime with args and waits for it; *out (may be NULL) gets its
+ * stdout.  Returns its exit status, or negative with *err set when it could
+ * not run. */
+static int run_tool(struct mtk_runtime *rt, const char *const *args, char **out,
+                    struct mtk_err **err)
+{
+  int op[2] = {-1, -1};
+  if (out && pipe2(op, O_CLOEXEC) < 0)
+    return mtk_err_set(err, errno, "pipe: %s", strerror(errno));
+  struct mtk_runtime_io io = {-1, out ? op[1] : STDOUT_FILENO, STDERR_FILENO};
+  pid_t pid;
+  int rc = spawn(rt, args, &io, &pid, err);
   if (op[1] >= 0)
     close(op[1]);
-  if (pid < 0) {
-    close(ep[0]);
+  if (rc < 0) {
     if (op[0] >= 0)
       close(op[0]);
-    return mtk_err_set(err, fork_errno, "fork: %s", strerror(fork_errno));
+    return rc;
   }
   struct mtk_strbuf sb = MTK_STRBUF_INIT;
   if (out) {
@@ -109,33 +190,31 @@ static int run_tool(struct mtk_runtime *rt, const char *const *args, char **out,
       if (r > 0)
         mtk_strbuf_add(&sb, buf, (size_t) r);
     close(op[0]);
-  }
-  int child_errno = 0;
-  ssize_t r = read(ep[0], &child_errno, sizeof(child_errno));
-  close(ep[0]);
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (r == (ssize_t) sizeof(child_errno)) {
-    mtk_strbuf_free(&sb);
-    return mtk_err_set(err, child_errno, "running %s: %s", rt->binary, strerror(child_errno));
-  }
-  if (out)
     *out = mtk_strbuf_steal(&sb);
-  if (WIFSIGNALED(status))
-    return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  }
+  return mtk_runtime_wait(pid);
 }
 
-/* A failed runtime call as an error carrying the runtime's message. */
-static int tool_failed(struct mtk_runtime *rt, const char *what, const char *id, int status,
-                       struct mtk_err **err)
+int mtk_runtime_fail(struct mtk_runtime *rt, const char *verb, const char *id, int status,
+                     struct mtk_err **err)
 {
-  mtk_autofree char *msg = rt->log ? mtk_runtime_log_error(rt->log) : NULL;
+  mtk_autofree char *msg = rt->log ? mtk_runtime_log_error_from(rt->log, rt->log_mark) : NULL;
   if (msg)
-    return mtk_err_set(err, MTK_E_GENERIC, "%s %s %.12s: %s", rt->ops->name, what, id, msg);
-  return mtk_err_set(err, MTK_E_GENERIC, "%s %s %.12s failed (exit status %d)", rt->ops->name, what,
+    return mtk_err_set(err, MTK_E_GENERIC, "%s %s %.12s: %s", rt->ops->name, verb, id, msg);
+  return mtk_err_set(err, MTK_E_GENERIC, "%s %s %.12s failed (exit status %d)", rt->ops->name, verb,
                      id, status);
+}
+
+int mtk_runtime_exit_code(const struct mtk_err *e)
+{
+  const char *m = e ? e->msg : NULL;
+  if (!m)
+    return 125;
+  if (strstr(m, "not found") && (strstr(m, "executable") || strstr(m, "no such file")))
+    return 127;
+  if (strstr(m, "ermission denied") || strstr(m, "not executable"))
+    return 126;
+  return 125;
 }
 
 static int oci_create(struct mtk_runtime *rt, const char *id, const char *bundle,
@@ -145,7 +224,7 @@ static int oci_create(struct mtk_runtime *rt, const char *id, const char *bundle
   int st = run_tool(rt, args, NULL, err);
   if (st < 0)
     return st;
-  return st ? tool_failed(rt, "create", id, st, err) : 0;
+  return st ? mtk_runtime_fail(rt, "create", id, st, err) : 0;
 }
 
 static int oci_start(struct mtk_runtime *rt, const char *id, struct mtk_err **err)
@@ -154,7 +233,7 @@ static int oci_start(struct mtk_runtime *rt, const char *id, struct mtk_err **er
   int st = run_tool(rt, args, NULL, err);
   if (st < 0)
     return st;
-  return st ? tool_failed(rt, "start", id, st, err) : 0;
+  return st ? mtk_runtime_fail(rt, "start", id, st, err) : 0;
 }
 
 static int oci_kill(struct mtk_runtime *rt, const char *id, int sig, struct mtk_err **err)
@@ -165,7 +244,7 @@ static int oci_kill(struct mtk_runtime *rt, const char *id, int sig, struct mtk_
   int st = run_tool(rt, args, NULL, err);
   if (st < 0)
     return st;
-  return st ? tool_failed(rt, "kill", id, st, err) : 0;
+  return st ? mtk_runtime_fail(rt, "kill", id, st, err) : 0;
 }
 
 static int oci_del(struct mtk_runtime *rt, const char *id, bool force, struct mtk_err **err)
@@ -178,7 +257,7 @@ static int oci_del(struct mtk_runtime *rt, const char *id, bool force, struct mt
   int rc = run_tool(rt, args, NULL, err);
   if (rc < 0)
     return rc;
-  return rc ? tool_failed(rt, "delete", id, rc, err) : 0;
+  return rc ? mtk_runtime_fail(rt, "delete", id, rc, err) : 0;
 }
 
 static int oci_state(struct mtk_runtime *rt, const char *id, json_t **out, struct mtk_err **err)
@@ -189,11 +268,82 @@ static int oci_state(struct mtk_runtime *rt, const char *id, json_t **out, struc
   if (st < 0)
     return st;
   if (st)
-    return tool_failed(rt, "state", id, st, err);
+    return mtk_runtime_fail(rt, "state", id, st, err);
   json_error_t je;
   *out = json_loads(text, 0, &je);
   if (!*out)
     return mtk_err_set(err, EINVAL, "%s state %s: bad JSON: %s", rt->ops->name, id, je.text);
+  return 0;
+}
+
+static int oci_run(struct mtk_runtime *rt, const char *id, const struct mtk_runtime_run *o,
+                   const struct mtk_runtime_io *io, pid_t *pid, struct mtk_err **err)
+{
+  const char *args[16];
+  size_t n = 0;
+  args[n++] = "run";
+  args[n++] = "--detach";
+  args[n++] = "--pid-file";
+  args[n++] = o->pid_file;
+  if (o->console_socket) {
+    args[n++] = "--console-socket";
+    args[n++] = o->console_socket;
+  }
+  args[n++] = "--bundle";
+  args[n++] = o->bundle;
+  args[n++] = id;
+  args[n] = NULL;
+  return spawn(rt, args, io, pid, err);
+}
+
+static int oci_exec(struct mtk_runtime *rt, const char *id, const struct mtk_runtime_exec *o,
+                    const struct mtk_runtime_io *io, pid_t *pid, struct mtk_err **err)
+{
+  const char *args[16];
+  size_t n = 0;
+  args[n++] = "exec";
+  args[n++] = "--process";
+  args[n++] = o->process;
+  if (o->detach)
+    args[n++] = "--detach";
+  if (o->pid_file) {
+    args[n++] = "--pid-file";
+    args[n++] = o->pid_file;
+  }
+  if (o->console_socket) {
+    args[n++] = "--console-socket";
+    args[n++] = o->console_socket;
+  }
+  if (o->tty)
+    args[n++] = "--tty";
+  args[n++] = id;
+  args[n] = NULL;
+  return spawn(rt, args, io, pid, err);
+}
+
+static int oci_ps(struct mtk_runtime *rt, const char *id, pid_t **pids, size_t *n,
+                  struct mtk_err **err)
+{
+  const char *args[] = {"ps", "--format", "json", id, NULL};
+  mtk_autofree char *text = NULL;
+  int st = run_tool(rt, args, &text, err);
+  if (st < 0)
+    return st;
+  if (st)
+    return mtk_runtime_fail(rt, "ps", id, st, err);
+  json_error_t je;
+  json_t *a = json_loads(text, JSON_DECODE_ANY, &je);
+  if (!json_is_array(a)) {
+    json_decref(a);
+    return mtk_err_set(err, EINVAL, "%s ps %.12s: not a JSON array", rt->ops->name, id);
+  }
+  *n = 0;
+  *pids = mtk_xcalloc(json_array_size(a) + 1, sizeof(**pids));
+  size_t i;
+  json_t *v;
+  json_array_foreach(a, i, v) if (json_integer_value(v) > 0)(*pids)[(*n)++] =
+      (pid_t) json_integer_value(v);
+  json_decref(a);
   return 0;
 }
 
@@ -204,6 +354,9 @@ static const struct mtk_runtime_ops crun_ops = {
     .kill = oci_kill,
     .del = oci_del,
     .state = oci_state,
+    .run = oci_run,
+    .exec = oci_exec,
+    .ps = oci_ps,
 };
 
 static const struct mtk_runtime_ops runc_ops = {
@@ -213,6 +366,9 @@ static const struct mtk_runtime_ops runc_ops = {
     .kill = oci_kill,
     .del = oci_del,
     .state = oci_state,
+    .run = oci_run,
+    .exec = oci_exec,
+    .ps = oci_ps,
 };
 
 static bool in_path(const char *prog)
@@ -274,8 +430,13 @@ void mtk_runtime_set_log(struct mtk_runtime *rt, const char *path)
 
 char *mtk_runtime_log_error(const char *path)
 {
+  return mtk_runtime_log_error_from(path, 0);
+}
+
+char *mtk_runtime_log_error_from(const char *path, long from)
+{
   mtk_autofclose FILE *f = fopen(path, "re");
-  if (!f)
+  if (!f || (from > 0 && fseek(f, from, SEEK_SET) < 0))
     return NULL;
   char *last = NULL, *line = NULL;
   size_t cap = 0;

@@ -1,10 +1,9 @@
 /* The OCI runtime behind mtk: a small vtable (create, start, kill, delete,
- * state) with a crun (default) and a runc implementation, both invoked with
- * fork/exec (no shell) and `--root <runroot>/runtime`, and the host's cgroup
- * layout with the hybrid-mode workaround (crun refuses a host whose cgroup2
- * hierarchy at /sys/fs/cgroup/unified lists controllers: crun then runs in a
- * private mount namespace in which that hierarchy is unmounted, so it sees a
- * plain v1 host; the host's mounts stay as they are).  See
+ * state, ps; run --detach and exec spawned asynchronously) with a crun (default) and a runc
+ * implementation, both invoked with fork/exec (no shell) and `--root <runroot>/runtime`, and the
+ * host's cgroup layout with the hybrid-mode workaround (crun refuses a host whose cgroup2 hierarchy
+ * at /sys/fs/cgroup/unified lists controllers: crun then runs in a private mount namespace in which
+ * that hierarchy is unmounted, so it sees a plain v1 host; the host's mounts stay as they are). See
  * the design note MACHINE.md item 1.  Also: containers (container.c). */
 #ifndef MTK_RUNTIME_RUNTIME_H
 #define MTK_RUNTIME_RUNTIME_H
@@ -27,6 +26,36 @@ enum mtk_cgroup_mode mtk_runtime_cgroup_mode(void);
 
 struct mtk_runtime;
 
+/* The standard streams of a runtime process: each fd is dup'ed onto 0, 1, 2
+ * in the child (-1 = /dev/null); the caller keeps its copies.  The container
+ * started by `run` (without a terminal) and a process started by `exec`
+ * inherit them. */
+struct mtk_runtime_io {
+  int in, out, err;
+};
+
+/* `run --detach --pid-file P [--console-socket S] --bundle B ID`: one exec
+ * that creates and starts the container; the runtime exits 0 once the
+ * container's process runs (its PID in pid_file), else non-zero with its
+ * message in the log. */
+struct mtk_runtime_run {
+  const char *bundle;         /* borrowed: the bundle dir (config.json) */
+  const char *pid_file;       /* borrowed */
+  const char *console_socket; /* borrowed: AF_UNIX socket path that receives the pty master
+                                 (SCM_RIGHTS) when process.terminal, or NULL */
+};
+
+/* `exec --process F [--detach --pid-file P] [--console-socket S --tty] ID`. */
+struct mtk_runtime_exec {
+  const char *process;        /* borrowed: the OCI process JSON (args, env, cwd, user,
+                                 capabilities, terminal) */
+  const char *pid_file;       /* borrowed: with detach, or NULL */
+  const char *console_socket; /* borrowed: with a terminal, or NULL */
+  bool detach;                /* return once the process runs (it is re-parented to the
+                                 nearest child subreaper) instead of waiting for it */
+  bool tty;                   /* the process has a terminal (process.terminal) */
+};
+
 struct mtk_runtime_ops {
   const char *name; /* "crun", "runc" */
   /* `create --bundle B --pid-file P ID`: stdin /dev/null, stdout/stderr
@@ -40,6 +69,17 @@ struct mtk_runtime_ops {
   int (*del)(struct mtk_runtime *rt, const char *id, bool force, struct mtk_err **err);
   /* `state ID` as JSON (owned by the caller). */
   int (*state)(struct mtk_runtime *rt, const char *id, json_t **out, struct mtk_err **err);
+  /* Asynchronous verbs: fork + exec of the runtime with `io` (signals reset,
+   * fds >= 3 closed, oom_score_adj 0, own process group, PDEATHSIG); they
+   * return once the exec succeeded (exec-error pipe) with the runtime's PID
+   * in *pid.  The caller reaps it (mtk_runtime_wait or its own reaper) and
+   * turns a non-zero status into an error with mtk_runtime_fail. */
+  int (*run)(struct mtk_runtime *rt, const char *id, const struct mtk_runtime_run *o,
+             const struct mtk_runtime_io *io, pid_t *pid, struct mtk_err **err);
+  int (*exec)(struct mtk_runtime *rt, const char *id, const struct mtk_runtime_exec *o,
+              const struct mtk_runtime_io *io, pid_t *pid, struct mtk_err **err);
+  /* `ps --format json ID`: the PIDs of the container's processes (owned). */
+  int (*ps)(struct mtk_runtime *rt, const char *id, pid_t **pids, size_t *n, struct mtk_err **err);
 };
 
 struct mtk_runtime {
@@ -48,6 +88,7 @@ struct mtk_runtime {
   char *root;        /* owned: the runtime's state dir, <runroot>/runtime */
   char *log;         /* owned: the runtime's log file (JSON lines), or NULL */
   bool hide_cgroup2; /* run it in a private mount ns without /sys/fs/cgroup/unified */
+  long log_mark;     /* size of the log when the last call started: its messages follow */
 };
 
 /* A runtime by name ("crun", "runc"; NULL = crun) with its state under
@@ -61,6 +102,24 @@ void mtk_runtime_set_log(struct mtk_runtime *rt, const char *path);
 /* The last "error" message in a runtime log (JSON lines or plain text), or
  * NULL; owned by the caller. */
 char *mtk_runtime_log_error(const char *path);
+/* The same, among the lines that start at or after byte `from`. */
+char *mtk_runtime_log_error_from(const char *path, long from);
+
+/* Waits for a runtime process started by ops->run / ops->exec (waitpid on
+ * that PID only, EINTR retried): its exit status, 128+N when killed by
+ * signal N, -1 when it cannot be waited for. */
+int mtk_runtime_wait(pid_t pid);
+
+/* The error of a runtime call (`verb` = "run", "exec", ...) that exited with
+ * `status`: the runtime's own message from the log (written since the call
+ * started), else the exit status.  Returns a negative value. */
+int mtk_runtime_fail(struct mtk_runtime *rt, const char *verb, const char *id, int status,
+                     struct mtk_err **err);
+
+/* Docker's exit code for a start or exec error carrying the runtime's
+ * message: 127 (executable file not found), 126 (permission denied, not
+ * executable), else 125. */
+int mtk_runtime_exit_code(const struct mtk_err *e);
 
 /* ------------------------------------------------------------ containers */
 
