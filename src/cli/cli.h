@@ -129,6 +129,13 @@ int mtk_cli_image_load(struct mtk_cli *, const struct mtk_cli_cmd *, int, char *
 int mtk_cli_login(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
 int mtk_cli_logout(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, struct mtk_err **);
 
+/* network.c: the handlers of `mtk network VERB`. */
+#define MTK_CLI_NETWORK_VERBS(X) X(create) X(ls) X(rm) X(inspect) X(prune) X(connect) X(disconnect)
+#define MTK_CLI_NETWORK_DECL(verb)                                                                 \
+  int mtk_cli_network_##verb(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,          \
+                             struct mtk_err **);
+MTK_CLI_NETWORK_VERBS(MTK_CLI_NETWORK_DECL)
+
 /* container.c: the container handlers. */
 int mtk_cli_container_run(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
                           struct mtk_err **);

@@ -205,13 +205,51 @@ static const struct mtk_cli_cmd image_cmds[] = {
     {0},
 };
 
+#define NET_VERB(n, a, s, o, r)                                                                    \
+  {                                                                                                \
+    .parent = "network", .name = n, .args = a, .summary = s, .options = o, .run = r                \
+  }
+
 static const struct mtk_cli_cmd network_cmds[] = {
-    VERB("network", "create", "[OPTIONS] NETWORK", "Create a network"),
-    VERB("network", "inspect", "[OPTIONS] NETWORK [NETWORK...]",
-         "Display detailed information on one or more networks"),
-    VERB("network", "ls", "[OPTIONS]", "List networks"),
-    VERB("network", "prune", "[OPTIONS]", "Remove all unused networks"),
-    VERB("network", "rm", "NETWORK [NETWORK...]", "Remove one or more networks"),
+    NET_VERB("connect", "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network",
+             "      --alias NAME           Network-scoped alias for the container (repeatable)\n"
+             "      --ip ADDRESS           IPv4 address (default: the next free one)\n"
+             "  -h, --help                 Print this help\n",
+             mtk_cli_network_connect),
+    NET_VERB("create", "[OPTIONS] NETWORK", "Create a network",
+             "  -d, --driver DRIVER        Driver to manage the network (only bridge)\n"
+             "      --gateway IP           IPv4 gateway of the subnet (default: its first address)\n"
+             "      --internal             Restrict external access to the network\n"
+             "      --ipv6                 Enable IPv6 (a ULA /64 beside the IPv4 subnet)\n"
+             "      --label K[=V]          Set metadata on the network (repeatable)\n"
+             "      --subnet CIDR          IPv4 subnet (default: a free one of the pool)\n"
+             "  -h, --help                 Print this help\n",
+             mtk_cli_network_create),
+    NET_VERB("disconnect", "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network",
+             "  -f, --force                Also for a container that no longer exists\n"
+             "  -h, --help                 Print this help\n",
+             mtk_cli_network_disconnect),
+    NET_VERB("inspect", "[OPTIONS] NETWORK [NETWORK...]",
+             "Display detailed information on one or more networks",
+             "  -f, --format FORMAT        json (default)\n"
+             "  -v, --verbose              Accepted for compatibility\n"
+             "  -h, --help                 Print this help\n",
+             mtk_cli_network_inspect),
+    NET_VERB("ls", "[OPTIONS]", "List networks",
+             "  -f, --filter K=V           name=, id=, label=K[=V], driver=\n"
+             "      --format FORMAT        table (default) or json\n"
+             "      --no-trunc             Do not truncate the output\n"
+             "  -q, --quiet                Only display network IDs\n"
+             "  -h, --help                 Print this help\n",
+             mtk_cli_network_ls),
+    NET_VERB("prune", "[OPTIONS]", "Remove all unused networks",
+             "  -f, --force                Do not prompt for confirmation\n"
+             "  -h, --help                 Print this help\n",
+             mtk_cli_network_prune),
+    NET_VERB("rm", "NETWORK [NETWORK...]", "Remove one or more networks",
+             "  -f, --force                Do not error if a network does not exist\n"
+             "  -h, --help                 Print this help\n",
+             mtk_cli_network_rm),
     {0},
 };
 
