@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,29 @@ size_t mtk_oci_caps_all(const char *const **out)
   return n;
 }
 
+/* The capabilities this process may hand on (CapBnd of /proc/self/status),
+ * as Docker's initCaps keeps only what its own bounding set has: on a host
+ * without e.g. CAP_SYS_RESOURCE for root, --privileged must not ask for it
+ * (the runtime's capset would fail).  All bits when unreadable. */
+static uint64_t own_bounding_set(void)
+{
+  mtk_autofclose FILE *f = fopen("/proc/self/status", "re");
+  char line[256];
+  unsigned long long mask;
+  while (f && fgets(line, sizeof(line), f))
+    if (sscanf(line, "CapBnd: %llx", &mask) == 1)
+      return (uint64_t) mask;
+  return ~(uint64_t) 0;
+}
+
+static bool available(uint64_t bnd, const char *cap)
+{
+  for (size_t i = 0; i < N_ALL_CAPS && i < 64; i++)
+    if (strcmp(all_caps[i], cap) == 0)
+      return (bnd >> i) & 1;
+  return false;
+}
+
 /* "net_admin" -> "CAP_NET_ADMIN", "all" -> "ALL"; error for an unknown name. */
 static char *normalize(const char *name, struct mtk_err **err)
 {
@@ -132,9 +156,10 @@ json_t *mtk_oci_spec_caps(const struct mtk_oci_run_opts *o, struct mtk_err **err
     return NULL;
   }
   json_t *caps = json_array();
+  uint64_t bnd = own_bounding_set();
   if (o->privileged || in_json(add, "ALL")) {
     for (size_t i = 0; i < n_all; i++)
-      if (o->privileged || !in_json(drop, all[i]))
+      if ((o->privileged || !in_json(drop, all[i])) && available(bnd, all[i]))
         json_array_append_new(caps, json_string(all[i]));
   } else {
     bool drop_all = in_json(drop, "ALL");
@@ -145,6 +170,16 @@ json_t *mtk_oci_spec_caps(const struct mtk_oci_run_opts *o, struct mtk_err **err
     json_t *v;
     json_array_foreach(add, i, v)
     {
+      if (!available(bnd, json_string_value(v))) {
+        mtk_err_set(err, EINVAL,
+                    "capability not supported by your kernel or not available in the current "
+                    "environment: \"%s\"",
+                    json_string_value(v));
+        json_decref(add);
+        json_decref(drop);
+        json_decref(caps);
+        return NULL;
+      }
       if (!in_json(caps, json_string_value(v)))
         json_array_append(caps, v);
     }
