@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "mtk/compose.h"
@@ -132,13 +133,77 @@ int mtk_cli_logout(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **, s
 /* network.c: the handlers of `mtk network VERB`. */
 #define MTK_CLI_NETWORK_VERBS(X) X(create) X(ls) X(rm) X(inspect) X(prune) X(connect) X(disconnect)
 #define MTK_CLI_NETWORK_DECL(verb)                                                                 \
-  int mtk_cli_network_##verb(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,          \
+  int mtk_cli_network_##verb(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,           \
                              struct mtk_err **);
 MTK_CLI_NETWORK_VERBS(MTK_CLI_NETWORK_DECL)
 
-/* container.c: the container handlers. */
-int mtk_cli_container_run(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
-                          struct mtk_err **);
+/* container*.c: the handlers of `mtk container VERB`.  Their errors follow
+ * docker's exit codes: 125 for a bad flag or an error before the container
+ * runs, 126/127 when its command cannot run, else the container's own. */
+#define MTK_CLI_CONTAINER_VERBS(X)                                                                 \
+  X(run)                                                                                           \
+  X(create)                                                                                        \
+  X(start) X(stop) X(restart) X(kill) X(rm) X(ps) X(logs) X(exec) X(inspect) X(top) X(wait)        \
+      X(prune) X(port)
+#define MTK_CLI_CONTAINER_DECL(verb)                                                               \
+  int mtk_cli_container_##verb(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,         \
+                               struct mtk_err **);
+MTK_CLI_CONTAINER_VERBS(MTK_CLI_CONTAINER_DECL)
+
+/* container_opts.c: the flags of `container run` / `create`. */
+struct mtk_cli_run {
+  json_t *req;          /* owned: Docker's ContainerCreate request (src/runtime/container.h) */
+  const char *image;    /* borrowed: IMAGE as typed */
+  const char *name;     /* borrowed: --name, or NULL */
+  const char *pull;     /* borrowed: --pull: "missing" (default), "always" or "never" */
+  const char *cidfile;  /* borrowed: --cidfile, or NULL */
+  const char *platform; /* borrowed: --platform, or NULL */
+  bool detach, quiet;   /* -d, -q */
+};
+/* Parses argv (argv[0] = the verb) into *out: 0, 1 when --help was printed,
+ * or -1 with *err (MTK_E_USAGE: docker exits 125). */
+int mtk_cli_run_parse(const struct mtk_cli_cmd *cmd, int argc, char **argv, struct mtk_cli_run *out,
+                      struct mtk_err **err);
+void mtk_cli_run_clear(struct mtk_cli_run *r);
+/* go-units RAMInBytes ("512m", "1.5g", "64MiB"); Go's time.ParseDuration. */
+int mtk_cli_parse_ram(const char *s, int64_t *out, struct mtk_err **err);
+int mtk_cli_parse_duration(const char *s, int64_t *ns, struct mtk_err **err);
+
+/* container_fmt.c */
+/* Go's text/tabwriter as docker sets it up (padding 3, cells separated by
+ * tabs; minwidth 10 for lists, 20 for top), one line per element. */
+void mtk_cli_tabwrite(FILE *out, char *const *lines, size_t n, size_t minwidth);
+/* An RFC 3339 time as Unix ns; false (and 0) for "0001-01-01T00:00:00Z",
+ * NULL or a bad text. */
+bool mtk_cli_time_parse(const char *s, int64_t *ns);
+int64_t mtk_cli_now_ns(void);
+struct mtk_ctr;
+/* Docker's STATUS column: "Up 3 seconds", "Exited (0) 5 seconds ago", ...  Owned. */
+char *mtk_cli_ctr_status_text(const struct mtk_ctr *c);
+/* Docker's ParseSignal: a number, or a name with or without SIG in any case
+ * ("term", "SIGKILL", "RTMIN+3").  EINVAL "invalid signal: x". */
+int mtk_cli_signal_parse(const char *s, int *sig, struct mtk_err **err);
+const char *mtk_cli_signal_name(int sig, char buf[16]); /* "SIGTERM" */
+/* container_ps.c: whether c passes every `--filter KEY=VALUE` of ps/prune
+ * (status, name, id, label, exited, ancestor); EINVAL/usage for a bad one. */
+int mtk_cli_ctr_filter(const struct mtk_ctr *c, const char *const *filters, size_t n, bool *match,
+                       struct mtk_err **err);
+/* Prints an error as main() does ("mtk: ..." and "hint: ..."). */
+void mtk_cli_print_err(const struct mtk_cli *cli, const struct mtk_err *err);
+
+/* container_tmpl.c: Go templates over JSON (see the file for the subset). */
+struct mtk_strbuf;
+struct mtk_cli_tmpl_hook {
+  /* A method call ".Name ARGS" on dot: a new reference, or NULL with *err. */
+  json_t *(*method)(void *data, json_t *dot, const char *name, json_t **args, size_t n,
+                    struct mtk_err **err);
+  void *data;
+};
+int mtk_cli_tmpl_render(const char *tmpl, json_t *dot, const struct mtk_cli_tmpl_hook *hook,
+                        struct mtk_strbuf *out, struct mtk_err **err);
+/* Go's %v of a JSON value ("[a b]", "map[k:v]", "<nil>"). */
+void mtk_cli_tmpl_print(struct mtk_strbuf *sb, const json_t *v);
+int mtk_cli_strcmp_p(const void *a, const void *b); /* qsort of char * */
 
 /* model.c: what `mtk config` does to the loaded model before printing. */
 /* Re-escapes every '$' of every string value (not keys) as "$$", in place. */

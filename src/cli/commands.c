@@ -89,48 +89,157 @@ static const char down_options[] =
     "  -t, --timeout N            Stop grace period (seconds; default: the service's, else 10)\n"
     "  -h, --help                 Print this help\n";
 
+static const char run_options[] =
+    "      --add-host HOST:IP     Add a line to /etc/hosts (repeatable)\n"
+    "      --cap-add CAP          Add a Linux capability (repeatable; ALL)\n"
+    "      --cap-drop CAP         Drop a Linux capability (repeatable; ALL)\n"
+    "      --cidfile FILE         Write the container ID to FILE\n"
+    "      --cpus N               Number of CPUs (0.5 = half a CPU)\n"
+    "  -d, --detach               Run in the background (a monitor process supervises it) and\n"
+    "                             print the container ID\n"
+    "      --domainname NAME      Container NIS domain name\n"
+    "      --entrypoint CMD       Overwrite the image's entrypoint (\"\" = none)\n"
+    "  -e, --env K[=V]            Set an environment variable (K alone: take ours)\n"
+    "      --env-file FILE        Read environment variables from FILE (docker's format)\n"
+    "      --expose PORT[/PROTO]  Expose a port or a range without publishing it\n"
+    "      --health-cmd CMD       Command to run to check health (sh -c)\n"
+    "      --health-interval D    Time between health checks (ms|s|m|h)\n"
+    "      --health-retries N     Consecutive failures needed to report unhealthy\n"
+    "      --health-start-period D  Start period: failures do not count\n"
+    "      --health-timeout D     Maximum time to allow one check to run\n"
+    "  -h, --hostname NAME        Container host name\n"
+    "      --init                 Run an init inside the container that forwards signals and\n"
+    "                             reaps processes\n"
+    "  -i, --interactive          Keep STDIN open\n"
+    "      --ip ADDRESS           IPv4 address on a user network\n"
+    "  -l, --label K[=V]          Set metadata (repeatable)\n"
+    "      --label-file FILE      Read labels from FILE\n"
+    "  -m, --memory BYTES         Memory limit (b, k, m, g)\n"
+    "      --mount SPEC           type=bind|volume|tmpfs,source=..,target=..[,readonly]\n"
+    "      --name NAME            Assign a name to the container\n"
+    "      --network NET          none, host, bridge or a network name\n"
+    "      --network-alias NAME   Network-scoped alias (user networks)\n"
+    "      --no-healthcheck       Disable the image's HEALTHCHECK\n"
+    "      --oom-score-adj N      Tune the OOM killer's preference (-1000 to 1000)\n"
+    "  -p, --publish SPEC         Publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]\n"
+    "      --pids-limit N         Process limit (-1 = unlimited)\n"
+    "      --privileged           Every capability, no seccomp filter, all devices\n"
+    "      --pull POLICY          missing (default) and never: use the local image;\n"
+    "                             always: pull it first\n"
+    "  -q, --quiet                Suppress the pull output\n"
+    "      --read-only            Mount the root filesystem read-only\n"
+    "      --restart POLICY       no, always, unless-stopped, on-failure[:N]\n"
+    "      --rm                   Remove the container when it exits\n"
+    "      --runtime NAME         OCI runtime: crun (default) or runc\n"
+    "      --security-opt OPT     no-new-privileges[:true|false]\n"
+    "      --shm-size BYTES       Size of /dev/shm (default 64m)\n"
+    "      --stop-signal SIG      Signal that stops the container (default SIGTERM)\n"
+    "      --stop-timeout N       Seconds to wait before SIGKILL at stop (default 10)\n"
+    "      --sysctl K=V           Namespaced kernel parameter (repeatable)\n"
+    "      --tmpfs PATH[:OPTS]    Mount a tmpfs (repeatable)\n"
+    "  -t, --tty                  Allocate a pseudo-TTY\n"
+    "      --ulimit NAME=S[:H]    Resource limit (repeatable)\n"
+    "  -u, --user USER[:GROUP]    Username or UID (and group or GID)\n"
+    "  -v, --volume SRC:DST[:OPTS]  Bind mount (absolute or ./ path) or named volume;\n"
+    "                             DST alone: an anonymous volume\n"
+    "  -w, --workdir DIR          Working directory inside the container\n"
+    "      --help                 Print this help\n";
+
+#define CTR_VERB(n, a, s, o, r)                                                                    \
+  {                                                                                                \
+    .parent = "container", .name = n, .args = a, .summary = s, .options = o, .run = r              \
+  }
+#define HELP_LINE "  -h, --help                 Print this help\n"
+#define STOP_LINES                                                                                 \
+  "  -s, --signal SIG           Signal to send first (default: the container's stop signal)\n"     \
+  "  -t, --timeout N            Seconds to wait before SIGKILL (default: the container's, 10)\n"
+
 static const struct mtk_cli_cmd container_cmds[] = {
-    VERB("container", "create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container"),
-    VERB("container", "exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
-         "Execute a command in a running container"),
-    VERB("container", "inspect", "[OPTIONS] CONTAINER [CONTAINER...]",
-         "Display detailed information on one or more containers"),
-    VERB("container", "kill", "[OPTIONS] CONTAINER [CONTAINER...]",
-         "Kill one or more running containers"),
-    VERB("container", "logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container"),
-    VERB("container", "ls", "[OPTIONS]", "List containers"),
+    CTR_VERB("create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", run_options,
+             mtk_cli_container_create),
+    CTR_VERB("exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
+             "Execute a command in a running container",
+             "  -d, --detach               Run the command in the background\n"
+             "  -e, --env K[=V]            Set an environment variable\n"
+             "      --env-file FILE        Read environment variables from FILE\n"
+             "  -i, --interactive          Keep STDIN open\n"
+             "      --privileged           Give the command every capability\n"
+             "  -t, --tty                  Allocate a pseudo-TTY\n"
+             "  -u, --user USER[:GROUP]    Username or UID (and group or GID)\n"
+             "  -w, --workdir DIR          Working directory inside the container\n"
+             "      --help                 Print this help\n",
+             mtk_cli_container_exec),
+    CTR_VERB("inspect", "[OPTIONS] CONTAINER [CONTAINER...]",
+             "Display detailed information on one or more containers",
+             "  -f, --format FORMAT        json (default), or a Go template ({{.State.Status}},\n"
+             "                             {{json .Config}}, {{range ...}}{{end}}, ...)\n"
+             "  -s, --size                 Accepted for compatibility\n" HELP_LINE,
+             mtk_cli_container_inspect),
+    CTR_VERB("kill", "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers",
+             "  -s, --signal SIG           Signal to send (default KILL)\n" HELP_LINE,
+             mtk_cli_container_kill),
+    CTR_VERB("logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container",
+             "  -f, --follow               Follow the output until the container stops\n"
+             "      --since TIME           Logs since a timestamp (2013-01-02T13:23:37Z) or a\n"
+             "                             relative time (42m)\n"
+             "  -n, --tail N               Number of lines from the end (default all)\n"
+             "  -t, --timestamps           Show timestamps\n"
+             "      --until TIME           Logs before a timestamp or a relative time\n" HELP_LINE,
+             mtk_cli_container_logs),
+    CTR_VERB("ls", "[OPTIONS]", "List containers",
+             "  -a, --all                  Show all containers (default: the running ones)\n"
+             "  -f, --filter K=V           status=, name=, id=, label=, exited=, ancestor=,\n"
+             "                             network=\n"
+             "      --format FORMAT        table (default), json, or a Go template\n"
+             "                             ({{.ID}} {{.Names}} {{.Status}} {{.Image}} ...)\n"
+             "  -n, --last N               Show the N last created containers (all states)\n"
+             "  -l, --latest               Show the latest created container\n"
+             "      --no-trunc             Don't truncate the output\n"
+             "  -q, --quiet                Only display container IDs\n"
+             "  -s, --size                 Add the SIZE column\n" HELP_LINE,
+             mtk_cli_container_ps),
     VERB("container", "pause", "CONTAINER [CONTAINER...]",
          "Pause all processes within one or more containers"),
-    VERB("container", "port", "CONTAINER [PRIVATE_PORT[/PROTO]]",
-         "List port mappings or a specific mapping for the container"),
-    VERB("container", "prune", "[OPTIONS]", "Remove all stopped containers"),
-    VERB("container", "ps", "[OPTIONS]", "List containers (same as ls)"),
-    VERB("container", "restart", "[OPTIONS] CONTAINER [CONTAINER...]",
-         "Restart one or more containers"),
-    VERB("container", "rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers"),
-    {.parent = "container",
-     .name = "run",
-     .args = "[OPTIONS] IMAGE [COMMAND] [ARG...]",
-     .summary = "Create and run a new container from an image",
-     .options = "  -e, --env K=V              Set an environment variable (K alone: take ours)\n"
-                "      --entrypoint CMD       Overwrite the image's entrypoint (\"\" = none)\n"
-                "      --name NAME            Assign a name to the container\n"
-                "      --rm                   Remove the container when it exits\n"
-                "      --runtime NAME         OCI runtime: crun (default) or runc\n"
-                "  -u, --user USER[:GROUP]    Username or UID (and group or GID)\n"
-                "  -w, --workdir DIR          Working directory inside the container\n"
-                "  -h, --help                 Print this help\n",
-     .run = mtk_cli_container_run},
-    VERB("container", "start", "[OPTIONS] CONTAINER [CONTAINER...]",
-         "Start one or more stopped containers"),
-    VERB("container", "stop", "[OPTIONS] CONTAINER [CONTAINER...]",
-         "Stop one or more running containers"),
-    VERB("container", "top", "CONTAINER [ps OPTIONS]",
-         "Display the running processes of a container"),
+    CTR_VERB("port", "CONTAINER [PRIVATE_PORT[/PROTO]]",
+             "List port mappings or a specific mapping for the container", NULL,
+             mtk_cli_container_port),
+    CTR_VERB("prune", "[OPTIONS]", "Remove all stopped containers",
+             "      --filter K=V           Only the containers that pass (label=, ...)\n"
+             "  -f, --force                Do not prompt for confirmation\n" HELP_LINE,
+             mtk_cli_container_prune),
+    CTR_VERB("ps", "[OPTIONS]", "List containers (same as ls)",
+             "  -a, --all                  Show all containers (default: the running ones)\n"
+             "  -f, --filter K=V           status=, name=, id=, label=, exited=, ancestor=,\n"
+             "                             network=\n"
+             "      --format FORMAT        table (default), json, or a Go template\n"
+             "  -n, --last N               Show the N last created containers (all states)\n"
+             "  -l, --latest               Show the latest created container\n"
+             "      --no-trunc             Don't truncate the output\n"
+             "  -q, --quiet                Only display container IDs\n"
+             "  -s, --size                 Add the SIZE column\n" HELP_LINE,
+             mtk_cli_container_ps),
+    CTR_VERB("restart", "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers",
+             STOP_LINES HELP_LINE, mtk_cli_container_restart),
+    CTR_VERB(
+        "rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers",
+        "  -f, --force                Force the removal of a running container (SIGKILL)\n"
+        "  -v, --volumes              Remove the anonymous volumes of the container\n" HELP_LINE,
+        mtk_cli_container_rm),
+    CTR_VERB("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+             "Create and run a new container from an image", run_options, mtk_cli_container_run),
+    CTR_VERB("start", "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers",
+             "  -a, --attach               Attach STDOUT/STDERR and forward signals\n"
+             "  -i, --interactive          Attach the container's STDIN\n" HELP_LINE,
+             mtk_cli_container_start),
+    CTR_VERB("stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
+             STOP_LINES HELP_LINE, mtk_cli_container_stop),
+    CTR_VERB("top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container", NULL,
+             mtk_cli_container_top),
     VERB("container", "unpause", "CONTAINER [CONTAINER...]",
          "Unpause all processes within one or more containers"),
-    VERB("container", "wait", "CONTAINER [CONTAINER...]",
-         "Block until one or more containers stop, then print their exit codes"),
+    CTR_VERB("wait", "CONTAINER [CONTAINER...]",
+             "Block until one or more containers stop, then print their exit codes", NULL,
+             mtk_cli_container_wait),
     {0},
 };
 
@@ -216,15 +325,16 @@ static const struct mtk_cli_cmd network_cmds[] = {
              "      --ip ADDRESS           IPv4 address (default: the next free one)\n"
              "  -h, --help                 Print this help\n",
              mtk_cli_network_connect),
-    NET_VERB("create", "[OPTIONS] NETWORK", "Create a network",
-             "  -d, --driver DRIVER        Driver to manage the network (only bridge)\n"
-             "      --gateway IP           IPv4 gateway of the subnet (default: its first address)\n"
-             "      --internal             Restrict external access to the network\n"
-             "      --ipv6                 Enable IPv6 (a ULA /64 beside the IPv4 subnet)\n"
-             "      --label K[=V]          Set metadata on the network (repeatable)\n"
-             "      --subnet CIDR          IPv4 subnet (default: a free one of the pool)\n"
-             "  -h, --help                 Print this help\n",
-             mtk_cli_network_create),
+    NET_VERB(
+        "create", "[OPTIONS] NETWORK", "Create a network",
+        "  -d, --driver DRIVER        Driver to manage the network (only bridge)\n"
+        "      --gateway IP           IPv4 gateway of the subnet (default: its first address)\n"
+        "      --internal             Restrict external access to the network\n"
+        "      --ipv6                 Enable IPv6 (a ULA /64 beside the IPv4 subnet)\n"
+        "      --label K[=V]          Set metadata on the network (repeatable)\n"
+        "      --subnet CIDR          IPv4 subnet (default: a free one of the pool)\n"
+        "  -h, --help                 Print this help\n",
+        mtk_cli_network_create),
     NET_VERB("disconnect", "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network",
              "  -f, --force                Also for a container that no longer exists\n"
              "  -h, --help                 Print this help\n",
