@@ -189,16 +189,68 @@ static json_t *build_user(const char *rootfs, const json_t *cfg, const struct mt
   return j;
 }
 
-/* RLIMIT_NOFILE 1048576, clamped to our hard limit (raising it needs
- * CAP_SYS_RESOURCE, which root does not have on every host). */
-static json_t *build_rlimits(void)
+static const struct {
+  const char *name;
+  int resource;
+} rlimit_types[] = {
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+/* One rlimit clamped to our hard limit (raising a limit needs
+ * CAP_SYS_RESOURCE, which root does not have on every host: MACHINE.md). */
+static json_t *rlimit_json(const char *type, uint64_t soft, uint64_t hard, struct mtk_err **err)
 {
+  int res = -1;
+  for (size_t i = 0; i < sizeof rlimit_types / sizeof rlimit_types[0]; i++)
+    if (strcmp(type, rlimit_types[i].name) == 0)
+      res = rlimit_types[i].resource;
+  if (res < 0) {
+    mtk_err_set(err, EINVAL, "invalid ulimit type: %s", type);
+    return NULL;
+  }
   struct rlimit rl;
-  json_int_t n = MTK_OCI_NOFILE;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
-      rl.rlim_max < (rlim_t) n)
-    n = (json_int_t) rl.rlim_max;
-  return json_pack("[{s:s, s:I, s:I}]", "type", "RLIMIT_NOFILE", "hard", n, "soft", n);
+  if (getrlimit(res, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && hard > (uint64_t) rl.rlim_max)
+    hard = (uint64_t) rl.rlim_max;
+  if (soft > hard)
+    soft = hard;
+  return json_pack("{s:s, s:I, s:I}", "type", type, "hard", (json_int_t) hard, "soft",
+                   (json_int_t) soft);
+}
+
+/* RLIMIT_NOFILE 1048576 (Docker's) unless --ulimit sets it, then the
+ * --ulimit entries; all clamped. */
+static json_t *build_rlimits(const struct mtk_oci_run_opts *o, struct mtk_err **err)
+{
+  json_t *a = json_array();
+  bool nofile = false;
+  for (size_t i = 0; i < o->n_rlimits; i++)
+    nofile = nofile || strcmp(o->rlimits[i].type, "RLIMIT_NOFILE") == 0;
+  if (!nofile)
+    json_array_append_new(a, rlimit_json("RLIMIT_NOFILE", MTK_OCI_NOFILE, MTK_OCI_NOFILE, err));
+  for (size_t i = 0; i < o->n_rlimits; i++) {
+    json_t *r = rlimit_json(o->rlimits[i].type, o->rlimits[i].soft, o->rlimits[i].hard, err);
+    if (!r) {
+      json_decref(a);
+      return NULL;
+    }
+    json_array_append_new(a, r);
+  }
+  return a;
 }
 
 static json_t *build_process(const char *rootfs, const json_t *cfg,
@@ -217,9 +269,11 @@ static json_t *build_process(const char *rootfs, const json_t *cfg,
   json_t *args = build_args(cfg, o, err);
   json_t *user = args ? build_user(rootfs, cfg, o, err) : NULL;
   json_t *caps = user ? mtk_oci_spec_caps(o, err) : NULL;
-  if (!caps) {
+  json_t *rlimits = caps ? build_rlimits(o, err) : NULL;
+  if (!rlimits) {
     json_decref(args);
     json_decref(user);
+    json_decref(caps);
     return NULL;
   }
   json_t *capset =
@@ -227,7 +281,7 @@ static json_t *build_process(const char *rootfs, const json_t *cfg,
   json_decref(caps);
   return json_pack("{s:b, s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:i}", "terminal", o->tty, "user",
                    user, "args", args, "env", build_env(cfg, o), "cwd", cwd_abs, "capabilities",
-                   capset, "rlimits", build_rlimits(), "noNewPrivileges", o->no_new_privileges,
+                   capset, "rlimits", rlimits, "noNewPrivileges", o->no_new_privileges,
                    "oomScoreAdj", o->oom_score_adj);
 }
 
@@ -379,11 +433,15 @@ static json_t *build_linux(const struct mtk_oci_run_opts *o, const json_t *proce
 {
   json_t *l =
       json_pack("{s:o, s:o}", "namespaces", build_namespaces(o), "resources", build_resources(o));
+  if (o->sysctls && json_object_size(o->sysctls) > 0)
+    json_object_set_new(l, "sysctl", json_deep_copy(o->sysctls));
   if (o->privileged)
     return l;
   json_object_set_new(l, "maskedPaths", build_masked());
   json_object_set_new(l, "readonlyPaths",
                       str_array(readonly_paths, sizeof readonly_paths / sizeof readonly_paths[0]));
+  if (o->seccomp_unconfined)
+    return l;
   json_t *bounding = json_object_get(json_object_get(process, "capabilities"), "bounding");
   size_t n = json_array_size(bounding);
   const char **caps = mtk_xcalloc(n ? n : 1, sizeof *caps);
@@ -417,6 +475,8 @@ json_t *mtk_oci_spec_new(const char *rootfs, const json_t *image_config,
                            rootfs, "readonly", o->read_only, "mounts", mounts, "process", process);
   if (o->hostname)
     json_object_set_new(spec, "hostname", json_string(o->hostname));
+  if (o->domainname && *o->domainname)
+    json_object_set_new(spec, "domainname", json_string(o->domainname));
   json_object_set_new(spec, "linux", build_linux(o, process));
   return spec;
 }

@@ -33,6 +33,13 @@ struct mtk_oci_mount {
                           "rslave"), or NULL */
 };
 
+/* One process.rlimits entry (--ulimit). */
+struct mtk_oci_rlimit {
+  const char *type; /* borrowed: "RLIMIT_NOFILE", ... */
+  uint64_t soft;    /* UINT64_MAX = unlimited */
+  uint64_t hard;    /* UINT64_MAX = unlimited */
+};
+
 struct mtk_oci_run_opts {
   const char *const *cmd; /* borrowed: overrides the image Cmd when n_cmd > 0 */
   size_t n_cmd;
@@ -60,6 +67,13 @@ struct mtk_oci_run_opts {
   const char *netns_path; /* borrowed: join this network namespace file, or NULL = new one */
   const struct mtk_oci_mount *mounts; /* borrowed: after the default mounts, in order */
   size_t n_mounts;
+  const char *domainname;               /* borrowed: --domainname, NULL = none */
+  const struct mtk_oci_rlimit *rlimits; /* borrowed: --ulimit, replacing the default of the
+                                           same type; every limit is clamped to our own hard
+                                           limit (raising it needs CAP_SYS_RESOURCE) */
+  size_t n_rlimits;
+  const json_t *sysctls;   /* borrowed: {"net.core.somaxconn": "1024"} -> linux.sysctl, or NULL */
+  bool seccomp_unconfined; /* --security-opt seccomp=unconfined: no seccomp filter */
 };
 
 /* Builds config.json for the root filesystem at `rootfs` (absolute path) from
