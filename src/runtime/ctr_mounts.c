@@ -314,8 +314,9 @@ static int add(json_t *list, json_t *e, struct mtk_err **err)
   json_array_foreach(list, i, v)
   {
     if (strcmp(json_string_value(json_object_get(v, "Destination")), dst) == 0) {
+      int r = mtk_err_set(err, EINVAL, "Duplicate mount point: %s", dst);
       json_decref(e);
-      return mtk_err_set(err, EINVAL, "Duplicate mount point: %s", dst);
+      return r;
     }
   }
   json_array_append_new(list, e);
