@@ -27,14 +27,13 @@
 #include "build/ignore.h"
 #include "build/stages.h"
 #include "cli/cli.h"
+#include "cli/project.h"
 #include "image/store.h"
 #include "util/cleanup.h"
 #include "util/file.h"
 #include "util/path.h"
 #include "util/strbuf.h"
 #include "util/strmap.h"
-
-MTK_DEFINE_AUTOPTR(mtk_project, mtk_project_free)
 
 #define MAX_DOCKERFILE (16 << 20)
 

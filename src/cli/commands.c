@@ -83,6 +83,45 @@ static const char up_options[] =
     "      --timestamps           Show timestamps\n"
     "  -h, --help                 Print this help\n";
 
+static const char project_ps_options[] =
+    "  -a, --all                  Show all containers (default: only running ones)\n"
+    "  -q, --quiet                Only display IDs\n"
+    "      --format FORMAT        table (default), json, or a Go template\n"
+    "  -h, --help                 Print this help\n";
+
+static const char project_logs_options[] =
+    "  -f, --follow               Follow the log output\n"
+    "  -t, --timestamps           Show timestamps\n"
+    "  -n, --tail N               Number of lines to show from the end (default all)\n"
+    "      --since TIME           Show logs since a timestamp or a relative time (42m)\n"
+    "      --no-log-prefix        Do not print the container name before each line\n"
+    "  -h, --help                 Print this help\n";
+
+static const char project_stop_options[] =
+    "  -t, --timeout N            Seconds to wait before killing (default: the service's\n"
+    "                             stop_grace_period, else 10; none when PID 1 cannot\n"
+    "                             receive the stop signal)\n"
+    "  -h, --help                 Print this help\n";
+
+static const char project_kill_options[] =
+    "  -s, --signal SIG           Signal to send (default SIGKILL)\n"
+    "  -h, --help                 Print this help\n";
+
+static const char project_rm_options[] =
+    "  -f, --force                Don't ask to confirm\n"
+    "  -s, --stop                 Stop the containers first\n"
+    "  -v, --volumes              Remove anonymous volumes of the containers\n"
+    "  -h, --help                 Print this help\n";
+
+static const char project_exec_options[] =
+    "  -d, --detach               Run the command in the background\n"
+    "  -e, --env KEY=VAL          Set an environment variable\n"
+    "  -u, --user USER            Run as this user\n"
+    "  -w, --workdir DIR          Working directory\n"
+    "  -T, --no-TTY               Do not allocate a pseudo-TTY (default: one when stdin is a TTY)\n"
+    "      --index N              Which replica (default 1)\n"
+    "  -h, --help                 Print this help\n";
+
 static const char down_options[] =
     "  -v, --volumes              Also remove the project's named volumes\n"
     "      --remove-orphans       Also remove containers of services no longer in the file\n"
@@ -413,25 +452,60 @@ const struct mtk_cli_cmd mtk_cli_commands[] = {
      .summary = "Stop and remove containers and networks",
      .options = down_options,
      .run = mtk_cli_down},
-    VERB(NULL, "exec", "[OPTIONS] SERVICE COMMAND [ARGS...]",
-         "Execute a command in a running service container"),
+    {.name = "exec",
+     .args = "[OPTIONS] SERVICE COMMAND [ARGS...]",
+     .summary = "Execute a command in a running service container",
+     .options = project_exec_options,
+     .run = mtk_cli_project_exec},
     VERB(NULL, "images", "[OPTIONS] [SERVICE...]", "List images used by the created containers"),
-    VERB(NULL, "kill", "[OPTIONS] [SERVICE...]", "Force stop service containers"),
-    VERB(NULL, "logs", "[OPTIONS] [SERVICE...]", "View output from containers"),
+    {.name = "kill",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "Force stop service containers",
+     .options = project_kill_options,
+     .run = mtk_cli_project_kill},
+    {.name = "logs",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "View output from containers",
+     .options = project_logs_options,
+     .run = mtk_cli_project_logs},
     VERB(NULL, "ls", "[OPTIONS]", "List projects"),
     VERB(NULL, "pause", "[SERVICE...]", "Pause services"),
-    VERB(NULL, "port", "[OPTIONS] SERVICE PRIVATE_PORT",
-         "Print the public port for a port binding"),
-    VERB(NULL, "ps", "[OPTIONS] [SERVICE...]", "List containers"),
+    {.name = "port",
+     .args = "[OPTIONS] SERVICE PRIVATE_PORT",
+     .summary = "Print the public port for a port binding",
+     .run = mtk_cli_project_port},
+    {.name = "ps",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "List containers",
+     .options = project_ps_options,
+     .run = mtk_cli_project_ps},
     VERB(NULL, "pull", "[OPTIONS] [SERVICE...]", "Pull service images"),
     VERB(NULL, "push", "[OPTIONS] [SERVICE...]", "Push service images"),
-    VERB(NULL, "restart", "[OPTIONS] [SERVICE...]", "Restart service containers"),
-    VERB(NULL, "rm", "[OPTIONS] [SERVICE...]", "Remove stopped service containers"),
+    {.name = "restart",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "Restart service containers",
+     .options = project_stop_options,
+     .run = mtk_cli_project_restart},
+    {.name = "rm",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "Remove stopped service containers",
+     .options = project_rm_options,
+     .run = mtk_cli_project_rm},
     VERB(NULL, "run", "[OPTIONS] SERVICE [COMMAND] [ARGS...]",
          "Run a one-off command on a service"),
-    VERB(NULL, "start", "[SERVICE...]", "Start services"),
-    VERB(NULL, "stop", "[OPTIONS] [SERVICE...]", "Stop services"),
-    VERB(NULL, "top", "[SERVICE...]", "Display the running processes"),
+    {.name = "start",
+     .args = "[SERVICE...]",
+     .summary = "Start services",
+     .run = mtk_cli_project_start},
+    {.name = "stop",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "Stop services",
+     .options = project_stop_options,
+     .run = mtk_cli_project_stop_cmd},
+    {.name = "top",
+     .args = "[SERVICE...]",
+     .summary = "Display the running processes",
+     .run = mtk_cli_project_top},
     VERB(NULL, "unpause", "[SERVICE...]", "Unpause services"),
     {.name = "up",
      .args = "[OPTIONS] [SERVICE...]",

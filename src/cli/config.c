@@ -13,11 +13,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/project.h"
 #include "mtk/compose.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
-
-MTK_DEFINE_AUTOPTR(mtk_project, mtk_project_free)
 
 enum config_mode { MODE_MODEL, MODE_SERVICES, MODE_VOLUMES, MODE_HASH, MODE_PROFILES, MODE_IMAGES };
 

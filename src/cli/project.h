@@ -10,6 +10,9 @@
 #include "cli/cli.h"
 #include "mtk/compose.h"
 #include "mtk/err.h"
+#include "util/cleanup.h"
+
+MTK_DEFINE_AUTOPTR(mtk_project, mtk_project_free)
 
 struct mtk_ctr;
 
@@ -39,5 +42,13 @@ int mtk_cli_volume_rm(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **
                       struct mtk_err **);
 int mtk_cli_volume_prune(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
                          struct mtk_err **);
+
+/* project_cmds.c */
+#define MTK_CLI_PROJECT_VERBS(X)                                                                   \
+  X(ps) X(logs) X(stop_cmd) X(kill) X(rm) X(start) X(restart) X(exec) X(port) X(top)
+#define MTK_CLI_PROJECT_DECL(verb)                                                                 \
+  int mtk_cli_project_##verb(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,           \
+                             struct mtk_err **);
+MTK_CLI_PROJECT_VERBS(MTK_CLI_PROJECT_DECL)
 
 #endif

@@ -138,7 +138,7 @@ struct mtk_orch_up_opts {
  * printing and exits when nothing is left to supervise; returns once every
  * container has been started (or failed to: the error is passed back). */
 int mtk_orch_supervise(const char *root, const char *runroot, const struct mtk_project *p,
-                       char *const *ids, size_t n_ids, const struct mtk_orch_up_opts *o,
+                       const char *const *ids, size_t n_ids, const struct mtk_orch_up_opts *o,
                        int *exit_code, struct mtk_err **err);
 
 /* --------------------------------------------------------------- volumes */

@@ -470,7 +470,7 @@ static void on_signal(uv_signal_t *h, int sig)
 
 /* ------------------------------------------------------------- the loop */
 
-static int load_members(struct super *s, char *const *ids, size_t n, struct mtk_err **err)
+static int load_members(struct super *s, const char *const *ids, size_t n, struct mtk_err **err)
 {
   s->m = mtk_xcalloc(n ? n : 1, sizeof(*s->m));
   for (size_t i = 0; i < n; i++) {
@@ -513,7 +513,7 @@ static void free_members(struct super *s)
 }
 
 /* Runs the loop in this process until everything is done. */
-static int run_loop(struct super *s, char *const *ids, size_t n, int *exit_code,
+static int run_loop(struct super *s, const char *const *ids, size_t n, int *exit_code,
                     struct mtk_err **err)
 {
   uv_loop_t loop;
@@ -555,8 +555,8 @@ static int run_loop(struct super *s, char *const *ids, size_t n, int *exit_code,
 }
 
 /* Detached: the grandchild supervises; the CLI reads one line. */
-static int run_detached(struct super *s, const struct mtk_project *p, char *const *ids, size_t n,
-                        struct mtk_err **err)
+static int run_detached(struct super *s, const struct mtk_project *p, const char *const *ids,
+                        size_t n, struct mtk_err **err)
 {
   mtk_autofree char *dir = mtk_xasprintf("%s/projects/%s", s->runroot, p->name);
   mtk_autofree char *projects = mtk_xasprintf("%s/projects", s->runroot);
@@ -625,7 +625,7 @@ static int run_detached(struct super *s, const struct mtk_project *p, char *cons
 }
 
 int mtk_orch_supervise(const char *root, const char *runroot, const struct mtk_project *p,
-                       char *const *ids, size_t n_ids, const struct mtk_orch_up_opts *o,
+                       const char *const *ids, size_t n_ids, const struct mtk_orch_up_opts *o,
                        int *exit_code, struct mtk_err **err)
 {
   struct super s = {
