@@ -670,14 +670,15 @@ static int bind_port(const struct mtk_net_port *p, size_t i, struct binding *b, 
   return -EADDRINUSE;
 }
 
-/* The error for port i that could not be bound (e: an errno value); the
- * sockets bound so far are closed first so that the check sees the host as
- * it is (and catches a port published twice). */
+/* The error for port i that could not be bound (e: an errno value), in the
+ * words of mtk_net_ports_check; the sockets bound so far are closed first so
+ * that the check sees the host as it is (and catches a port published
+ * twice).  A race the check does not see again gets the plain error. */
 static int bind_error(const struct mtk_net_port *p, size_t i, uint16_t port, int e,
                       struct binding *b, struct mtk_err **err)
 {
   binding_close(b);
-  if (e == EADDRINUSE && mtk_net_ports_check(p, i + 1, err) < 0)
+  if (mtk_net_ports_check(p, i + 1, err) < 0) /* the holder, or why the address fails */
     return -1;
   return mtk_err_set(err, e, "cannot publish port %u/%s on %s: %s", (unsigned) port, p[i].proto,
                      p[i].host_ip[0] ? p[i].host_ip : "0.0.0.0", strerror(e));

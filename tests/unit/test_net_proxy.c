@@ -667,6 +667,12 @@ static int test_taken_port_all_or_nothing(void)
   mtk_err_free(&err);
   MTK_ASSERT(can_bind(AF_INET, other, SOCK_STREAM));
   MTK_ASSERT_EQ(v[1].host_port, 0);
+  /* an address that is not on this host */
+  struct mtk_net_port far = {.proto = "udp", .host_ip = "192.0.2.1", .host_port = other};
+  MTK_ASSERT_EQ(ploop_start(&pl, &far, 1, &err), -1);
+  MTK_ASSERT_EQ(err->code, EADDRNOTAVAIL);
+  MTK_ASSERT_CONTAINS(err->msg, "on 192.0.2.1: the address is not on this host");
+  mtk_err_free(&err);
   /* a bad target address */
   uv_loop_t loop;
   uv_loop_init(&loop);
