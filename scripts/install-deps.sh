@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libyaml-dev libcurl4-openssl-dev libarchive-dev libjansson-dev libuv1-dev
       libssl-dev libseccomp-dev libmnl-dev libnftables-dev python3 jq clang-format
       docker-registry umoci skopeo busybox-static apache2-utils openssl curl
-      crun runc)
+      crun runc iproute2 nftables)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

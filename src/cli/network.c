@@ -47,7 +47,8 @@ static json_t *public_view(json_t *rec)
   json_object_del(v, "MtkIPAM");
   json_t *ctrs = json_object_get(v, "Containers"), *ep;
   const char *k;
-  json_object_foreach(ctrs, k, ep) {
+  json_object_foreach(ctrs, k, ep)
+  {
     json_object_del(ep, "Veth");
     json_object_del(ep, "SandboxKey");
   }
@@ -91,8 +92,7 @@ int mtk_cli_network_create(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, i
     case 'd':
       if (strcmp(optarg, "bridge") != 0) {
         mtk_cli_strv_free(&labels);
-        return mtk_cli_usage_error(cmd, err, "driver \"%s\" is not supported: only bridge",
-                                   optarg);
+        return mtk_cli_usage_error(cmd, err, "driver \"%s\" is not supported: only bridge", optarg);
       }
       break;
     case 'h':
@@ -131,7 +131,8 @@ static char *labels_text(const json_t *labels)
   mtk_autostrbuf sb = MTK_STRBUF_INIT;
   const char *k;
   json_t *v;
-  json_object_foreach((json_t *) labels, k, v) {
+  json_object_foreach((json_t *) labels, k, v)
+  {
     mtk_strbuf_addf(&sb, "%s%s=%s", sb.len ? "," : "", k, json_string_value(v));
   }
   return mtk_strbuf_steal(&sb);
@@ -141,14 +142,12 @@ static void ls_json(json_t *rec, bool trunc)
 {
   const char *id = json_string_value(json_object_get(rec, "Id"));
   mtk_autofree char *labels = labels_text(json_object_get(rec, "Labels"));
-  json_t *o = json_pack("{s:O, s:O, s:s#, s:s, s:s, s:s, s:O, s:O}", "CreatedAt",
-                        json_object_get(rec, "Created"), "Driver",
-                        json_object_get(rec, "Driver"), "ID", id, trunc ? 12 : strlen(id),
-                        "IPv6", json_is_true(json_object_get(rec, "EnableIPv6")) ? "true" : "false",
-                        "Internal",
-                        json_is_true(json_object_get(rec, "Internal")) ? "true" : "false",
-                        "Labels", labels, "Name", json_object_get(rec, "Name"), "Scope",
-                        json_object_get(rec, "Scope"));
+  json_t *o = json_pack(
+      "{s:O, s:O, s:s#, s:s, s:s, s:s, s:O, s:O}", "CreatedAt", json_object_get(rec, "Created"),
+      "Driver", json_object_get(rec, "Driver"), "ID", id, trunc ? 12 : strlen(id), "IPv6",
+      json_is_true(json_object_get(rec, "EnableIPv6")) ? "true" : "false", "Internal",
+      json_is_true(json_object_get(rec, "Internal")) ? "true" : "false", "Labels", labels, "Name",
+      json_object_get(rec, "Name"), "Scope", json_object_get(rec, "Scope"));
   mtk_autofree char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
   printf("%s\n", s);
   json_decref(o);
@@ -163,7 +162,8 @@ static void ls_table(json_t *recs, bool trunc)
   json_t *rec;
   for (int c = 0; c < 4; c++)
     w[c] = strlen(head[c]);
-  json_array_foreach(recs, i, rec) {
+  json_array_foreach(recs, i, rec)
+  {
     for (int c = 0; c < 4; c++) {
       size_t l = strlen(json_string_value(json_object_get(rec, keys[c])));
       if (c == 0 && trunc && l > 12)
@@ -172,12 +172,13 @@ static void ls_table(json_t *recs, bool trunc)
         w[c] = l;
     }
   }
-  printf("%-*s   %-*s   %-*s   %s\n", (int) w[0], head[0], (int) w[1], head[1], (int) w[2],
-         head[2], head[3]);
-  json_array_foreach(recs, i, rec) {
+  printf("%-*s   %-*s   %-*s   %s\n", (int) w[0], head[0], (int) w[1], head[1], (int) w[2], head[2],
+         head[3]);
+  json_array_foreach(recs, i, rec)
+  {
     const char *id = json_string_value(json_object_get(rec, "Id"));
-    printf("%-*.*s   %-*s   %-*s   %s\n", (int) w[0], trunc ? 12 : (int) strlen(id), id,
-           (int) w[1], json_string_value(json_object_get(rec, "Name")), (int) w[2],
+    printf("%-*.*s   %-*s   %-*s   %s\n", (int) w[0], trunc ? 12 : (int) strlen(id), id, (int) w[1],
+           json_string_value(json_object_get(rec, "Name")), (int) w[2],
            json_string_value(json_object_get(rec, "Driver")),
            json_string_value(json_object_get(rec, "Scope")));
   }
@@ -214,9 +215,9 @@ int mtk_cli_network_ls(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int a
                        struct mtk_err **err)
 {
   static const struct option longopts[] = {
-      {"quiet", no_argument, NULL, 'q'},         {"format", required_argument, NULL, 'F'},
-      {"no-trunc", no_argument, NULL, 'T'},      {"filter", required_argument, NULL, 'f'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+      {"quiet", no_argument, NULL, 'q'},    {"format", required_argument, NULL, 'F'},
+      {"no-trunc", no_argument, NULL, 'T'}, {"filter", required_argument, NULL, 'f'},
+      {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
   };
   bool quiet = false, trunc = true;
   const char *format = NULL;
@@ -245,8 +246,9 @@ int mtk_cli_network_ls(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int a
   }
   if (argc - optind != 0 || (format && strcmp(format, "json") != 0 && strcmp(format, "table"))) {
     mtk_cli_strv_free(&filters);
-    return mtk_cli_usage_error(cmd, err, argc - optind ? "\"network ls\" accepts no arguments"
-                                                       : "--format: only json or table");
+    return mtk_cli_usage_error(cmd, err,
+                               argc - optind ? "\"network ls\" accepts no arguments"
+                                             : "--format: only json or table");
   }
   json_t *all = NULL, *recs = json_array(), *rec;
   size_t i;
@@ -255,11 +257,13 @@ int mtk_cli_network_ls(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int a
     json_decref(recs);
     return -1;
   }
-  json_array_foreach(all, i, rec) {
+  json_array_foreach(all, i, rec)
+  {
     if (ls_match(rec, &filters))
       json_array_append(recs, rec);
   }
-  json_array_foreach(recs, i, rec) {
+  json_array_foreach(recs, i, rec)
+  {
     const char *id = json_string_value(json_object_get(rec, "Id"));
     if (quiet)
       printf("%.*s\n", trunc ? 12 : (int) strlen(id), id);
@@ -356,8 +360,8 @@ int mtk_cli_network_inspect(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
 
 /* ------------------------------------------------------------------ prune */
 
-int mtk_cli_network_prune(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
-                          char **argv, struct mtk_err **err)
+int mtk_cli_network_prune(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                          struct mtk_err **err)
 {
   static const struct option longopts[] = {
       {"force", no_argument, NULL, 'f'},
@@ -444,15 +448,15 @@ static int connect_ctr(struct mtk_cli *cli, const char *net, const char *ref,
   if (access(ns, F_OK) < 0)
     return mtk_err_set(err, ENOENT, "container %s has no network namespace of its own (%s)",
                        c->name, ns);
-  struct mtk_net_endpoint_req req = {.network = name, .aliases = o->aliases.v,
-                                     .n_aliases = o->aliases.n, .ipv4 = o->ip};
+  struct mtk_net_endpoint_req req = {
+      .network = name, .aliases = o->aliases.v, .n_aliases = o->aliases.n, .ipv4 = o->ip};
   json_t *ep = NULL;
   if (mtk_net_connect(cli->root, c->id, c->name, ns, &req, &ep, err) < 0)
     return -1;
-  json_t *view = json_pack("{s:O, s:O, s:O, s:O}", "IPAddress", json_object_get(ep, "IPAddress"),
-                           "Gateway", json_object_get(ep, "Gateway"), "MacAddress",
-                           json_object_get(ep, "MacAddress"), "IPPrefixLen",
-                           json_object_get(ep, "IPPrefixLen"));
+  json_t *view =
+      json_pack("{s:O, s:O, s:O, s:O}", "IPAddress", json_object_get(ep, "IPAddress"), "Gateway",
+                json_object_get(ep, "Gateway"), "MacAddress", json_object_get(ep, "MacAddress"),
+                "IPPrefixLen", json_object_get(ep, "IPPrefixLen"));
   int r = state_networks(cli->root, c, name, view, err);
   json_decref(view);
   json_decref(ep);
@@ -468,8 +472,10 @@ static int connect_ctr(struct mtk_cli *cli, const char *net, const char *ref,
 static int connect_netns(struct mtk_cli *cli, const char *net, const char *ref,
                          const struct connect_opts *o, struct mtk_err **err)
 {
-  struct mtk_net_endpoint_req req = {.network = net, .aliases = o->aliases.v,
-                                     .n_aliases = o->aliases.n, .ipv4 = o->ip,
+  struct mtk_net_endpoint_req req = {.network = net,
+                                     .aliases = o->aliases.v,
+                                     .n_aliases = o->aliases.n,
+                                     .ipv4 = o->ip,
                                      .default_route = true};
   return mtk_net_connect(cli->root, ref, ref, o->netns, &req, NULL, err);
 }
@@ -478,8 +484,10 @@ int mtk_cli_network_connect(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
                             char **argv, struct mtk_err **err)
 {
   static const struct option longopts[] = {
-      {"alias", required_argument, NULL, 'a'}, {"ip", required_argument, NULL, 'i'},
-      {"netns", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+      {"alias", required_argument, NULL, 'a'},
+      {"ip", required_argument, NULL, 'i'},
+      {"netns", required_argument, NULL, 'n'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   struct connect_opts o = {0};
@@ -515,15 +523,15 @@ int mtk_cli_network_connect(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
 
 /* The endpoint of ref in the network: a container's ID, or (for a container
  * that is gone) an endpoint name or ID prefix as recorded. */
-static char *endpoint_key(const char *root, const char *net, const char *ref,
-                          struct mtk_err **err)
+static char *endpoint_key(const char *root, const char *net, const char *ref, struct mtk_err **err)
 {
   json_t *rec = NULL, *ep;
   const char *k;
   if (mtk_net_load(root, net, &rec, err) < 0)
     return NULL;
   char *hit = NULL;
-  json_object_foreach(json_object_get(rec, "Containers"), k, ep) {
+  json_object_foreach(json_object_get(rec, "Containers"), k, ep)
+  {
     const char *name = json_string_value(json_object_get(ep, "Name"));
     if (!hit && ((name && !strcmp(name, ref)) || !strncmp(k, ref, strlen(ref))))
       hit = mtk_xstrdup(k);

@@ -46,20 +46,26 @@ int mtk_net_cidr4_parse(const char *s, struct mtk_net_cidr4 *c, struct mtk_err *
 {
   const char *slash = s ? strchr(s, '/') : NULL;
   if (!slash)
-    return mtk_err_set(err, EINVAL, "invalid subnet %s: expected an address/prefix such as "
-                                    "10.5.0.0/24", s ? s : "(null)");
+    return mtk_err_set(err, EINVAL,
+                       "invalid subnet %s: expected an address/prefix such as "
+                       "10.5.0.0/24",
+                       s ? s : "(null)");
   mtk_autofree char *ip = mtk_xstrndup(s, (size_t) (slash - s));
   char *end;
   errno = 0;
   long len = strtol(slash + 1, &end, 10);
-  if (mtk_net_ip4_parse(ip, &c->addr) < 0 || slash[1] < '0' || slash[1] > '9' || *end ||
-      len < 0 || len > 32)
-    return mtk_err_set(err, EINVAL, "invalid subnet %s: expected an IPv4 address/prefix such "
-                                    "as 10.5.0.0/24", s);
+  if (mtk_net_ip4_parse(ip, &c->addr) < 0 || slash[1] < '0' || slash[1] > '9' || *end || len < 0 ||
+      len > 32)
+    return mtk_err_set(err, EINVAL,
+                       "invalid subnet %s: expected an IPv4 address/prefix such "
+                       "as 10.5.0.0/24",
+                       s);
   c->len = (int) len;
   if (c->len > 30)
-    return mtk_err_set(err, EINVAL, "invalid subnet %s: a /%d has no room for a gateway and a "
-                                    "container (at most /30)", s, c->len);
+    return mtk_err_set(err, EINVAL,
+                       "invalid subnet %s: a /%d has no room for a gateway and a "
+                       "container (at most /30)",
+                       s, c->len);
   if (c->addr & ~mtk_net_mask4(c->len)) {
     char want[19];
     struct mtk_net_cidr4 n = {c->addr & mtk_net_mask4(c->len), c->len};
@@ -99,8 +105,8 @@ int mtk_net_ipam_check(const struct mtk_net_cidr4 *subnet, uint32_t gateway, con
   mtk_net_cidr4_str(subnet, sn);
   uint32_t bcast = subnet->addr | ~mtk_net_mask4(subnet->len);
   if (!mtk_net_cidr4_contains(subnet, want))
-    return mtk_err_set(err, EINVAL, "invalid address %s: it is not in the network's subnet %s",
-                       ip, sn);
+    return mtk_err_set(err, EINVAL, "invalid address %s: it is not in the network's subnet %s", ip,
+                       sn);
   if (want == subnet->addr || want == bcast)
     return mtk_err_set(err, EINVAL, "invalid address %s: it is the %s address of subnet %s", ip,
                        want == bcast ? "broadcast" : "network", sn);

@@ -112,21 +112,21 @@ static int link_attr_cb(const struct nlattr *a, void *data)
 {
   struct mtk_net_nl_link *l = data;
   switch (mnl_attr_get_type(a)) {
-  case IFLA_IFNAME:
-    copy_attr_str(l->name, sizeof(l->name), a);
-    break;
-  case IFLA_IFALIAS:
-    copy_attr_str(l->alias, sizeof(l->alias), a);
-    break;
-  case IFLA_MASTER:
-    if (mnl_attr_get_payload_len(a) >= 4)
-      l->master = (int) mnl_attr_get_u32(a);
-    break;
-  case IFLA_LINKINFO:
-    mnl_attr_parse_nested(a, link_info_cb, l);
-    break;
-  default:
-    break;
+    case IFLA_IFNAME:
+      copy_attr_str(l->name, sizeof(l->name), a);
+      break;
+    case IFLA_IFALIAS:
+      copy_attr_str(l->alias, sizeof(l->alias), a);
+      break;
+    case IFLA_MASTER:
+      if (mnl_attr_get_payload_len(a) >= 4)
+        l->master = (int) mnl_attr_get_u32(a);
+      break;
+    case IFLA_LINKINFO:
+      mnl_attr_parse_nested(a, link_info_cb, l);
+      break;
+    default:
+      break;
   }
   return MNL_CB_OK;
 }
@@ -259,8 +259,7 @@ int mtk_net_nl_veth_add(struct mtk_net_nl *nl, const char *name, const char *ali
   mnl_attr_nest_end(nlh, info);
   int r = request(nl, nlh, NULL, NULL);
   if (r < 0)
-    return mtk_err_set(err, -r, "netlink: creating veth pair %s/%s: %s", name, peer,
-                       strerror(-r));
+    return mtk_err_set(err, -r, "netlink: creating veth pair %s/%s: %s", name, peer, strerror(-r));
   if (alias && (r = set_alias(nl, name, alias)) < 0) {
     mtk_net_nl_link_del(nl, name, NULL);
     return mtk_err_set(err, -r, "netlink: naming veth %s: %s", name, strerror(-r));
@@ -318,8 +317,7 @@ int mtk_net_nl_addr_add(struct mtk_net_nl *nl, int ifindex, int family, const vo
   if (r == -EEXIST)
     return 0;
   if (r < 0)
-    return mtk_err_set(err, -r, "netlink: adding an address to link %d: %s", ifindex,
-                       strerror(-r));
+    return mtk_err_set(err, -r, "netlink: adding an address to link %d: %s", ifindex, strerror(-r));
   return 0;
 }
 
@@ -382,8 +380,8 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
     rs->cap = rs->cap ? rs->cap * 2 : 16;
     rs->v = mtk_xrealloc(rs->v, rs->cap * sizeof(*rs->v));
   }
-  rs->v[rs->n++] = (struct mtk_net_nl_route4){
-      .dst = ntohl(ra.dst), .len = rtm->rtm_dst_len, .oif = ra.oif};
+  rs->v[rs->n++] =
+      (struct mtk_net_nl_route4){.dst = ntohl(ra.dst), .len = rtm->rtm_dst_len, .oif = ra.oif};
   return MNL_CB_OK;
 }
 

@@ -56,10 +56,10 @@ int mtk_net_nl_route_default(struct mtk_net_nl *nl, int family, const void *gw,
 
 struct mtk_net_nl_link {
   int index;
-  int master;          /* index of the bridge it is enslaved to, 0 = none */
+  int master; /* index of the bridge it is enslaved to, 0 = none */
   char name[IF_NAMESIZE];
-  char kind[16];       /* "bridge", "veth", ... or "" */
-  char alias[256];     /* IFLA_IFALIAS or "" */
+  char kind[16];   /* "bridge", "veth", ... or "" */
+  char alias[256]; /* IFLA_IFALIAS or "" */
 };
 
 /* Link `name` into *out: 1, or 0 when there is none. */

@@ -44,8 +44,8 @@ int mtk_net_mkdirs(const char *path, mode_t mode, struct mtk_err **err)
 /* --------------------------------------------------- work in a namespace */
 
 struct ns_job {
-  int nsfd;                                  /* namespace to enter, -1 = a new one */
-  const char *bind_to;                       /* new namespace: bind-mount it here */
+  int nsfd;                                   /* namespace to enter, -1 = a new one */
+  const char *bind_to;                        /* new namespace: bind-mount it here */
   int (*fn)(void *arg, struct mtk_err **err); /* the work, in the namespace */
   void *arg;
   struct mtk_err *err; /* owned */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -166,18 +167,21 @@ int mtk_net_record_find(const char *root, const char *ref, json_t **out, struct 
     return -1;
   json_t *hit = NULL, *prefix_rec = NULL, *rec;
   size_t i, prefix_hits = 0;
-  json_array_foreach(arr, i, rec) {
+  json_array_foreach(arr, i, rec)
+  {
     const char *id = json_string_value(json_object_get(rec, "Id"));
     if (id && strcmp(id, ref) == 0) {
       hit = rec;
       break;
     }
   }
-  json_array_foreach(arr, i, rec) {
+  json_array_foreach(arr, i, rec)
+  {
     if (!hit && strcmp(json_string_value(json_object_get(rec, "Name")), ref) == 0)
       hit = rec;
   }
-  json_array_foreach(arr, i, rec) {
+  json_array_foreach(arr, i, rec)
+  {
     const char *id = json_string_value(json_object_get(rec, "Id"));
     if (!hit && id && strncmp(id, ref, strlen(ref)) == 0 && prefix_hits++ == 0)
       prefix_rec = rec;
@@ -190,8 +194,10 @@ int mtk_net_record_find(const char *root, const char *ref, json_t **out, struct 
   if (hit)
     return 0;
   if (prefix_hits > 1)
-    return mtk_err_set(err, EINVAL, "network %s is ambiguous (%zu matches found based on ID "
-                                    "prefix)", ref, prefix_hits);
+    return mtk_err_set(err, EINVAL,
+                       "network %s is ambiguous (%zu matches found based on ID "
+                       "prefix)",
+                       ref, prefix_hits);
   mtk_err_set(err, ENOENT, "network %s not found", ref);
   mtk_err_hint(err, "list the networks with 'mtk network ls'");
   return -1;
@@ -215,7 +221,8 @@ static json_t *ipam_entry(const json_t *rec, bool v6)
 {
   json_t *cfg = json_object_get(json_object_get(rec, "IPAM"), "Config"), *e;
   size_t i;
-  json_array_foreach(cfg, i, e) {
+  json_array_foreach(cfg, i, e)
+  {
     const char *s = json_string_value(json_object_get(e, "Subnet"));
     if (s && (strchr(s, ':') != NULL) == v6)
       return e;
@@ -237,17 +244,28 @@ int mtk_net_rec_subnet(const json_t *rec, struct mtk_net_cidr4 *subnet, uint32_t
 
 /* --------------------------------------------------------------- bridges */
 
+char *mtk_net_alias(const char *root, const char *fields)
+{
+  char tag[9], real[PATH_MAX];
+  mtk_net_root_tag(root, tag);
+  char *a =
+      mtk_xasprintf("mtk root=%s %s path=%s", tag, fields, realpath(root, real) ? real : root);
+  if (strlen(a) > 255) /* IFALIASZ - 1: without the path */
+    a[strlen(a) - strlen(strstr(a, " path="))] = '\0';
+  return a;
+}
+
 static char *bridge_alias(const char *root, const json_t *rec)
 {
-  char tag[9], sn[19];
+  char sn[19];
   struct mtk_net_cidr4 c = {0, 0};
   uint32_t gw;
-  mtk_net_root_tag(root, tag);
   mtk_net_rec_subnet(rec, &c, &gw, NULL);
   mtk_net_cidr4_str(&c, sn);
-  return mtk_xasprintf("mtk root=%s net=%.12s subnet=%s internal=%d", tag,
-                       json_string_value(json_object_get(rec, "Id")), sn,
-                       json_is_true(json_object_get(rec, "Internal")) ? 1 : 0);
+  mtk_autofree char *f = mtk_xasprintf("net=%.12s subnet=%s internal=%d",
+                                       json_string_value(json_object_get(rec, "Id")), sn,
+                                       json_is_true(json_object_get(rec, "Internal")) ? 1 : 0);
+  return mtk_net_alias(root, f);
 }
 
 static int bridge_addrs(struct mtk_net_nl *nl, int idx, const json_t *rec, struct mtk_err **err)
@@ -268,8 +286,20 @@ static int bridge_addrs(struct mtk_net_nl *nl, int idx, const json_t *rec, struc
   return mtk_net_nl_addr_add(nl, idx, AF_INET6, gw6, 64, err);
 }
 
-int mtk_net_bridge_ensure(struct mtk_net_nl *nl, const char *root, const json_t *rec,
-                          bool *created, struct mtk_err **err)
+/* The default network's bridge: mtk0, or the next mtkN no link has. */
+int mtk_net_default_bridge_name(struct mtk_net_nl *nl, char out[IF_NAMESIZE], struct mtk_err **err)
+{
+  for (int i = 0; i < 100; i++) {
+    snprintf(out, IF_NAMESIZE, "mtk%d", i);
+    int r = mtk_net_nl_ifindex(nl, out, err);
+    if (r <= 0)
+      return r;
+  }
+  return mtk_err_set(err, EEXIST, "links mtk0 to mtk99 all exist: no name for the bridge");
+}
+
+int mtk_net_bridge_ensure(struct mtk_net_nl *nl, const char *root, json_t *rec, bool *created,
+                          struct mtk_err **err)
 {
   const char *name = mtk_net_rec_bridge(rec);
   mtk_autofree char *alias = bridge_alias(root, rec);
@@ -280,6 +310,17 @@ int mtk_net_bridge_ensure(struct mtk_net_nl *nl, const char *root, const json_t 
   int r = mtk_net_nl_link_get(nl, name, &l, err);
   if (r < 0)
     return -1;
+  bool is_default = strcmp(json_string_value(json_object_get(rec, "Name")), MTK_NET_DEFAULT) == 0;
+  if (r > 0 && strcmp(l.alias, alias) != 0 && is_default) {
+    /* Another root took our mtkN while we had no container: take the next. */
+    char fresh[IF_NAMESIZE];
+    if (mtk_net_default_bridge_name(nl, fresh, err) < 0)
+      return -1;
+    json_object_set_new(json_object_get(rec, "Options"), "com.docker.network.bridge.name",
+                        json_string(fresh));
+    name = mtk_net_rec_bridge(rec);
+    r = 0;
+  }
   if (r > 0 && strcmp(l.alias, alias) != 0) {
     mtk_err_set(err, EEXIST, "the host already has a link %s that is not this network's bridge",
                 name);

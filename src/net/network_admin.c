@@ -50,7 +50,8 @@ static int taken_collect(struct mtk_net_nl *nl, const json_t *recs, struct taken
 {
   json_t *rec;
   size_t i;
-  json_array_foreach(recs, i, rec) {
+  json_array_foreach(recs, i, rec)
+  {
     struct mtk_net_cidr4 c;
     uint32_t gw;
     if (mtk_net_rec_subnet(rec, &c, &gw, NULL) == 0)
@@ -121,13 +122,16 @@ static int check_name(const char *name, const json_t *recs, struct mtk_err **err
     return mtk_err_set(err, EINVAL, "a network needs a name");
   size_t ok = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
   if (name[ok] || name[0] == '.' || name[0] == '-' || name[0] == '_' || ok > 128)
-    return mtk_err_set(err, EINVAL, "invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] "
-                                    "are allowed, up to 128 characters", name);
+    return mtk_err_set(err, EINVAL,
+                       "invalid network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+                       "are allowed, up to 128 characters",
+                       name);
   if (!strcmp(name, "bridge") || !strcmp(name, "host") || !strcmp(name, "none"))
     return mtk_err_set(err, EPERM, "%s is a pre-defined network and cannot be created", name);
   json_t *rec;
   size_t i;
-  json_array_foreach(recs, i, rec) {
+  json_array_foreach(recs, i, rec)
+  {
     if (strcmp(json_string_value(json_object_get(rec, "Name")), name) == 0)
       return mtk_err_set(err, EEXIST, "network with name %s already exists", name);
   }
@@ -182,8 +186,8 @@ static json_t *record_new(const struct mtk_net_create_opts *o, const char *id,
   json_t *labels = json_object();
   for (size_t i = 0; i < o->n_labels; i++) {
     const char *eq = strchr(o->labels[i], '=');
-    mtk_autofree char *k = eq ? mtk_xstrndup(o->labels[i], (size_t) (eq - o->labels[i]))
-                              : mtk_xstrdup(o->labels[i]);
+    mtk_autofree char *k =
+        eq ? mtk_xstrndup(o->labels[i], (size_t) (eq - o->labels[i])) : mtk_xstrdup(o->labels[i]);
     json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
   }
   json_t *opts = json_pack("{s:s}", "com.docker.network.bridge.name", brname);
@@ -198,21 +202,9 @@ static json_t *record_new(const struct mtk_net_create_opts *o, const char *id,
                    "Name", o->name, "Id", id, "Created", created, "Scope", "local", "Driver",
                    "bridge", "EnableIPv6", o->ipv6, "IPAM", "Driver", "default", "Options",
                    "Config", ipam_config(id, sn, gw, o->ipv6), "Internal", o->internal,
-                   "Attachable", false, "Ingress", false, "ConfigFrom", "Network", "",
-                   "ConfigOnly", false, "Containers", "Options", opts, "Labels", labels,
-                   "MtkIPAM", "LastIPv4", "");
-}
-
-/* The default network's bridge: mtk0, or the next mtkN no link has. */
-static int default_bridge_name(struct mtk_net_nl *nl, char out[IF_NAMESIZE], struct mtk_err **err)
-{
-  for (int i = 0; i < 100; i++) {
-    snprintf(out, IF_NAMESIZE, "mtk%d", i);
-    int r = mtk_net_nl_ifindex(nl, out, err);
-    if (r <= 0)
-      return r;
-  }
-  return mtk_err_set(err, EEXIST, "links mtk0 to mtk99 all exist: no name for the bridge");
+                   "Attachable", false, "Ingress", false, "ConfigFrom", "Network", "", "ConfigOnly",
+                   false, "Containers", "Options", opts, "Labels", labels, "MtkIPAM", "LastIPv4",
+                   "");
 }
 
 static int create_locked(const char *root, struct mtk_net_nl *nl,
@@ -232,7 +224,7 @@ static int create_locked(const char *root, struct mtk_net_nl *nl,
   if (r < 0 || pick_gateway(o, &sn, &gw, err) < 0)
     return -1;
   random_id(id);
-  if (is_default ? default_bridge_name(nl, brname, err) < 0
+  if (is_default ? mtk_net_default_bridge_name(nl, brname, err) < 0
                  : snprintf(brname, sizeof(brname), "mtkbr-%.8s", id) < 0)
     return -1;
   json_t *rec = record_new(o, id, &sn, gw, brname, is_default);
@@ -277,7 +269,8 @@ int mtk_net_default_locked(const char *root, struct mtk_net_nl *nl, json_t **out
   size_t i;
   if (mtk_net_list(root, &recs, err) < 0)
     return -1;
-  json_array_foreach(recs, i, rec) {
+  json_array_foreach(recs, i, rec)
+  {
     if (strcmp(json_string_value(json_object_get(rec, "Name")), MTK_NET_DEFAULT) == 0) {
       *out = json_incref(rec);
       json_decref(recs);
@@ -315,10 +308,19 @@ int mtk_net_ensure_default(const char *root, json_t **out, struct mtk_err **err)
   return r;
 }
 
+int mtk_net_idle(struct mtk_net_nl *nl, const json_t *rec, struct mtk_err **err)
+{
+  if (strcmp(json_string_value(json_object_get(rec, "Name")), MTK_NET_DEFAULT) != 0 ||
+      json_object_size(json_object_get(rec, "Containers")) > 0)
+    return 0;
+  if (mtk_net_nl_link_del(nl, mtk_net_rec_bridge(rec), err) < 0)
+    return -1;
+  return mtk_net_nft_sync(nl, err);
+}
+
 /* ---------------------------------------------------------------- remove */
 
-static int remove_locked(const char *root, struct mtk_net_nl *nl, json_t *rec,
-                         struct mtk_err **err)
+static int remove_locked(const char *root, struct mtk_net_nl *nl, json_t *rec, struct mtk_err **err)
 {
   const char *name = json_string_value(json_object_get(rec, "Name"));
   const char *id = json_string_value(json_object_get(rec, "Id"));
@@ -341,7 +343,8 @@ static char *active_endpoints(const char *root, struct mtk_net_nl *nl, json_t *r
   const char *cid;
   void *tmp;
   size_t before = json_object_size(ctrs);
-  json_object_foreach_safe(ctrs, tmp, cid, ep) {
+  json_object_foreach_safe(ctrs, tmp, cid, ep)
+  {
     const char *veth = json_string_value(json_object_get(ep, "Veth"));
     if (!veth || mtk_net_nl_ifindex(nl, veth, NULL) == 0)
       json_object_del(ctrs, cid);
@@ -351,7 +354,8 @@ static char *active_endpoints(const char *root, struct mtk_net_nl *nl, json_t *r
   if (json_object_size(ctrs) == 0)
     return mtk_xstrdup("");
   mtk_autostrbuf sb = MTK_STRBUF_INIT;
-  json_object_foreach(ctrs, cid, ep) {
+  json_object_foreach(ctrs, cid, ep)
+  {
     const char *n = json_string_value(json_object_get(ep, "Name"));
     mtk_strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", n ? n : cid);
   }
@@ -375,10 +379,14 @@ int mtk_net_remove(const char *root, const char *ref, struct mtk_err **err)
   if (r == 0 && !active)
     r = -1;
   else if (r == 0 && *active) {
-    r = mtk_err_set(err, EBUSY, "error while removing network: network %s has active "
-                                "endpoints (%s)", name, active);
-    mtk_err_hint(err, "stop or disconnect those containers first (mtk network disconnect %s "
-                      "CONTAINER)", name);
+    r = mtk_err_set(err, EBUSY,
+                    "error while removing network: network %s has active "
+                    "endpoints (%s)",
+                    name, active);
+    mtk_err_hint(err,
+                 "stop or disconnect those containers first (mtk network disconnect %s "
+                 "CONTAINER)",
+                 name);
   } else if (r == 0)
     r = remove_locked(root, &nl, rec, err);
   mtk_net_nl_close(&nl);

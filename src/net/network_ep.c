@@ -59,7 +59,8 @@ static int used_addrs(const json_t *rec, uint32_t **out, size_t *n)
   const char *k;
   *out = mtk_xcalloc(json_object_size(ctrs) + 1, sizeof(uint32_t));
   *n = 0;
-  json_object_foreach(ctrs, k, ep) {
+  json_object_foreach(ctrs, k, ep)
+  {
     const char *a = json_string_value(json_object_get(ep, "IPv4Address"));
     mtk_autofree char *ip = a ? mtk_xstrndup(a, strcspn(a, "/")) : NULL;
     if (ip && mtk_net_ip4_parse(ip, &(*out)[*n]) == 0)
@@ -177,12 +178,12 @@ static json_t *ep_view(const json_t *rec, const json_t *ep, const struct ep_addr
   char ip[16], gw[16];
   mtk_net_ip4_str(a->ip, ip);
   mtk_net_ip4_str(a->gw, gw);
-  json_t *v = json_pack("{s:s, s:O, s:s, s:i, s:s, s:O, s:O, s:O}", "NetworkID",
-                        json_string_value(json_object_get(rec, "Id")), "EndpointID",
-                        json_object_get(ep, "EndpointID"), "IPAddress", ip, "IPPrefixLen",
-                        a->len, "Gateway", gw, "MacAddress", json_object_get(ep, "MacAddress"),
-                        "Aliases", json_object_get(ep, "Aliases"), "DNSNames",
-                        json_object_get(ep, "DNSNames"));
+  json_t *v =
+      json_pack("{s:s, s:O, s:s, s:i, s:s, s:O, s:O, s:O}", "NetworkID",
+                json_string_value(json_object_get(rec, "Id")), "EndpointID",
+                json_object_get(ep, "EndpointID"), "IPAddress", ip, "IPPrefixLen", a->len,
+                "Gateway", gw, "MacAddress", json_object_get(ep, "MacAddress"), "Aliases",
+                json_object_get(ep, "Aliases"), "DNSNames", json_object_get(ep, "DNSNames"));
   if (a->v6) {
     char ip6[INET6_ADDRSTRLEN], gw6[INET6_ADDRSTRLEN];
     inet_ntop(AF_INET6, a->ip6, ip6, sizeof(ip6));
@@ -210,21 +211,24 @@ struct conn {
 static int make_link(struct conn *c, int br_idx, struct mtk_err **err)
 {
   const char *net_id = json_string_value(json_object_get(c->rec, "Id"));
-  char tag[9];
-  uint8_t mac[6] = {0x02, 0x42, (uint8_t) (c->a.ip >> 24), (uint8_t) (c->a.ip >> 16),
-                    (uint8_t) (c->a.ip >> 8), (uint8_t) c->a.ip};
-  snprintf(c->mac, sizeof(c->mac), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-           mac[3], mac[4], mac[5]);
-  mtk_net_root_tag(c->root, tag);
-  mtk_autofree char *alias = mtk_xasprintf("mtk root=%s net=%.12s ctr=%.12s", tag, net_id,
-                                           c->ctr_id);
+  uint8_t mac[6] = {0x02,
+                    0x42,
+                    (uint8_t) (c->a.ip >> 24),
+                    (uint8_t) (c->a.ip >> 16),
+                    (uint8_t) (c->a.ip >> 8),
+                    (uint8_t) c->a.ip};
+  snprintf(c->mac, sizeof(c->mac), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+           mac[4], mac[5]);
+  mtk_autofree char *f = mtk_xasprintf("net=%.12s ctr=%.12s", net_id, c->ctr_id);
+  mtk_autofree char *alias = mtk_net_alias(c->root, f);
   veth_name(c->ctr_id, net_id, c->veth);
   if (mtk_net_nl_link_del(c->nl, c->veth, err) < 0)
     return -1;
   if (mtk_net_nl_veth_add(c->nl, c->veth, alias, br_idx, c->ifname, mac, c->nsfd, err) < 0)
     return -1;
-  if (ns_configure(&c->ns, c->ifname, &c->a, c->req->default_route &&
-                   !json_is_true(json_object_get(c->rec, "Internal")), err) < 0) {
+  if (ns_configure(&c->ns, c->ifname, &c->a,
+                   c->req->default_route && !json_is_true(json_object_get(c->rec, "Internal")),
+                   err) < 0) {
     mtk_net_nl_link_del(c->nl, c->veth, NULL);
     return -1;
   }
@@ -281,16 +285,24 @@ int mtk_net_connect(const char *root, const char *ctr_id, const char *ctr_name,
 {
   mtk_autonetlock lk;
   struct mtk_net_nl nl = {0};
-  struct conn c = {.root = root, .ctr_id = ctr_id, .ctr_name = ctr_name,
-                   .netns_path = netns_path, .req = req, .nl = &nl, .nsfd = -1};
+  struct conn c = {.root = root,
+                   .ctr_id = ctr_id,
+                   .ctr_name = ctr_name,
+                   .netns_path = netns_path,
+                   .req = req,
+                   .nl = &nl,
+                   .nsfd = -1};
   if (mtk_net_lock(root, &lk, err) < 0 || mtk_net_nl_open(&nl, err) < 0)
     return -1;
   int r = find_network(root, &nl, req->network, &c.rec, err);
   if (r == 0)
     r = connect_locked(&c, endpoint, err);
-  if (r < 0)
+  if (r < 0) {
+    if (c.rec)
+      mtk_net_idle(&nl, c.rec, NULL);
     mtk_err_wrap(err, "connecting container %.12s to network %s", ctr_id,
                  req->network ? req->network : MTK_NET_DEFAULT);
+  }
   json_decref(c.rec);
   mtk_net_nl_close(&c.ns);
   if (c.nsfd >= 0)
@@ -316,6 +328,8 @@ int mtk_net_disconnect(const char *root, const char *ctr_id, const char *network
       r = mtk_net_ep_drop(&nl, rec, ctr_id, err);
     if (r == 0)
       r = mtk_net_record_save(root, rec, err);
+    if (r == 0)
+      r = mtk_net_idle(&nl, rec, err);
     mtk_net_nl_close(&nl);
   }
   json_decref(rec);
@@ -331,7 +345,8 @@ int mtk_net_disconnect_all(const char *root, const char *ctr_id, struct mtk_err 
   if (mtk_net_lock(root, &lk, err) < 0 || mtk_net_list(root, &recs, err) < 0)
     return -1;
   int r = 0;
-  json_array_foreach(recs, i, rec) {
+  json_array_foreach(recs, i, rec)
+  {
     if (!json_object_get(json_object_get(rec, "Containers"), ctr_id))
       continue;
     if (!nl.sk && mtk_net_nl_open(&nl, err) < 0) {
@@ -339,7 +354,8 @@ int mtk_net_disconnect_all(const char *root, const char *ctr_id, struct mtk_err 
       break;
     }
     /* Keep going after a failure: report the first one. */
-    if (mtk_net_ep_drop(&nl, rec, ctr_id, err) < 0 || mtk_net_record_save(root, rec, err) < 0)
+    if (mtk_net_ep_drop(&nl, rec, ctr_id, err) < 0 || mtk_net_record_save(root, rec, err) < 0 ||
+        mtk_net_idle(&nl, rec, err) < 0)
       r = -1;
   }
   mtk_net_nl_close(&nl);

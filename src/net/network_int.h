@@ -7,9 +7,13 @@
  * net.ipv4.ip_forward belong to the kernel, not to one <root>: several
  * roots (tests, users) may have networks at once.  So every link mtk makes
  * carries an alias (IFLA_IFALIAS) saying whose it is:
- *   bridge "mtk root=<tag> net=<id:12> subnet=<a.b.c.d/len> internal=<0|1>"
- *   veth   "mtk root=<tag> net=<id:12> ctr=<id:12>"
- * (tag = 8 hex of sha256(realpath(root))); the nftables table `ip mtk` is
+ *   bridge "mtk root=<tag> net=<id:12> subnet=<a.b.c.d/len> internal=<0|1> path=<root>"
+ *   veth   "mtk root=<tag> net=<id:12> ctr=<id:12> path=<root>"
+ * (tag = 8 hex of sha256(realpath(root)), path = that realpath, last since
+ * it may hold spaces); prune also removes links of roots whose path is gone.
+ * The default network's bridge exists only while a container is connected
+ * (mtk_net_idle): a root that is deleted with no container running leaves
+ * nothing on the host.  The nftables table `ip mtk` is
  * rebuilt from the aliases of all mtk bridges on the host, and changes of
  * host state happen under the host lock MTK_NET_HOST_DIR/lock (taken after
  * <root>/networks/.lock).  The IP forwarding value found before mtk turned
@@ -18,6 +22,7 @@
 #define MTK_NET_NETWORK_INT_H
 
 #include <jansson.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +93,9 @@ void mtk_net_unlock(struct mtk_net_lock *l);
 
 /* 8 hex identifying a root on this host. */
 void mtk_net_root_tag(const char *root, char tag[9]);
+/* A link alias "mtk root=<tag> <fields> path=<realpath(root)>" (the path
+ * left out when the alias would pass 255 bytes).  Owned. */
+char *mtk_net_alias(const char *root, const char *fields);
 int mtk_net_record_save(const char *root, json_t *rec, struct mtk_err **err);
 /* mtk_net_load without the default network's creation (records only). */
 int mtk_net_record_find(const char *root, const char *ref, json_t **out, struct mtk_err **err);
@@ -96,9 +104,16 @@ const char *mtk_net_rec_bridge(const json_t *rec);
 int mtk_net_rec_subnet(const json_t *rec, struct mtk_net_cidr4 *subnet, uint32_t *gateway,
                        struct mtk_err **err);
 /* Creates the bridge of a record when the host has none (after a reboot):
- * up, its gateway address(es); *created tells.  Returns its ifindex. */
-int mtk_net_bridge_ensure(struct mtk_net_nl *nl, const char *root, const json_t *rec,
-                          bool *created, struct mtk_err **err);
+ * up, its gateway address(es); *created tells.  Returns its ifindex.  When
+ * another root holds the default network's mtkN, rec gets the next free
+ * name (the caller saves rec). */
+int mtk_net_bridge_ensure(struct mtk_net_nl *nl, const char *root, json_t *rec, bool *created,
+                          struct mtk_err **err);
+/* The default network's bridge name: mtk0, or the next mtkN no link has. */
+int mtk_net_default_bridge_name(struct mtk_net_nl *nl, char out[IF_NAMESIZE], struct mtk_err **err);
+/* After endpoints were dropped: the default network's bridge goes with its
+ * last endpoint (and the rules are rebuilt); other networks keep theirs. */
+int mtk_net_idle(struct mtk_net_nl *nl, const json_t *rec, struct mtk_err **err);
 /* Under the locks: the default network, created when missing. */
 int mtk_net_default_locked(const char *root, struct mtk_net_nl *nl, json_t **out,
                            struct mtk_err **err);

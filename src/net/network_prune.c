@@ -56,7 +56,8 @@ static int prune_endpoints(struct prune *p, json_t *rec, struct mtk_err **err)
   void *tmp;
   bool changed = false;
   int r = 0;
-  json_object_foreach_safe(ctrs, tmp, cid, ep) {
+  json_object_foreach_safe(ctrs, tmp, cid, ep)
+  {
     if (!ctr_gone(p, cid, ep))
       continue;
     if (mtk_net_ep_drop(&p->nl, rec, cid, err) < 0)
@@ -71,8 +72,8 @@ static int prune_endpoints(struct prune *p, json_t *rec, struct mtk_err **err)
 
 static int drop_network(struct prune *p, json_t *rec, struct mtk_err **err)
 {
-  mtk_autofree char *path = mtk_xasprintf("%s/networks/%s.json", p->root,
-                                          json_string_value(json_object_get(rec, "Id")));
+  mtk_autofree char *path =
+      mtk_xasprintf("%s/networks/%s.json", p->root, json_string_value(json_object_get(rec, "Id")));
   if (mtk_net_nl_link_del(&p->nl, mtk_net_rec_bridge(rec), err) < 0)
     return -1;
   if (unlink(path) < 0 && errno != ENOENT)
@@ -86,11 +87,13 @@ static bool link_known(const json_t *kept, const char *name)
   json_t *rec, *ep;
   size_t i;
   const char *cid;
-  json_array_foreach(kept, i, rec) {
+  json_array_foreach(kept, i, rec)
+  {
     const char *br = mtk_net_rec_bridge(rec);
     if (br && strcmp(br, name) == 0)
       return true;
-    json_object_foreach(json_object_get(rec, "Containers"), cid, ep) {
+    json_object_foreach(json_object_get(rec, "Containers"), cid, ep)
+    {
       const char *veth = json_string_value(json_object_get(ep, "Veth"));
       if (veth && strcmp(veth, name) == 0)
         return true;
@@ -99,14 +102,25 @@ static bool link_known(const json_t *kept, const char *name)
   return false;
 }
 
+/* A link of another root whose directory is gone (deleted without
+ * removing its networks first). */
+static bool dead_root(const char *alias)
+{
+  const char *path = strstr(alias, " path=");
+  struct stat st;
+  return strncmp(alias, "mtk root=", 9) == 0 && path && path[6] == '/' && stat(path + 6, &st) < 0 &&
+         errno == ENOENT;
+}
+
 static int prune_links(struct prune *p, const json_t *kept, struct mtk_err **err)
 {
   mtk_autofree char *mine = mtk_xasprintf("mtk root=%s ", p->tag);
   int r = 0;
   for (size_t i = 0; i < p->n_links; i++) {
     const struct mtk_net_nl_link *l = &p->links[i];
-    if (strncmp(l->name, "mtk", 3) != 0 || strncmp(l->alias, mine, strlen(mine)) != 0 ||
-        link_known(kept, l->name))
+    bool ours = strncmp(l->alias, mine, strlen(mine)) == 0;
+    if (strncmp(l->name, "mtk", 3) != 0 || (ours && link_known(kept, l->name)) ||
+        (!ours && !dead_root(l->alias)))
       continue;
     if (mtk_net_nl_link_del(&p->nl, l->name, err) < 0)
       r = -1;
@@ -141,12 +155,16 @@ static int prune_networks(struct prune *p, json_t *kept, char ***removed, size_t
   json_t *rec;
   size_t i;
   int r = 0;
-  json_array_foreach(p->recs, i, rec) {
+  json_array_foreach(p->recs, i, rec)
+  {
     const char *name = json_string_value(json_object_get(rec, "Name"));
     if (prune_endpoints(p, rec, err) < 0)
       r = -1;
-    if (strcmp(name, MTK_NET_DEFAULT) == 0 ||
-        json_object_size(json_object_get(rec, "Containers")) > 0 || drop_network(p, rec, err) < 0) {
+    bool is_default = strcmp(name, MTK_NET_DEFAULT) == 0;
+    bool in_use = json_object_size(json_object_get(rec, "Containers")) > 0;
+    if (is_default && !in_use && mtk_net_nl_link_del(&p->nl, mtk_net_rec_bridge(rec), err) < 0)
+      r = -1;
+    if (is_default || in_use || drop_network(p, rec, err) < 0) {
       json_array_append(kept, rec);
       continue;
     }

@@ -31,8 +31,8 @@
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 
 struct br {
-  const char *name;  /* borrowed */
-  char subnet[19];   /* "" when unknown */
+  const char *name; /* borrowed */
+  char subnet[19];  /* "" when unknown */
   bool internal;
 };
 

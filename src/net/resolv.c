@@ -27,7 +27,8 @@ static bool loopback_ns(const char *line)
   const char *v = line + strlen("nameserver");
   while (*v == ' ' || *v == '\t')
     v++;
-  return strncmp(v, "127.", 4) == 0 || strncmp(v, "::1", 3) == 0 || strncmp(v, "0:0:0:0:0:0:0:1", 15) == 0;
+  return strncmp(v, "127.", 4) == 0 || strncmp(v, "::1", 3) == 0 ||
+         strncmp(v, "0:0:0:0:0:0:0:1", 15) == 0;
 }
 
 char *mtk_net_resolv_conf_text(const char *host_text, const char *gateway)

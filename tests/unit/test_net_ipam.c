@@ -44,7 +44,7 @@ static int test_cidr_parse(void)
   MTK_ASSERT(mtk_net_cidr4_parse("10.5.0.1/24", &c, &e) < 0);
   MTK_ASSERT_CONTAINS(e->msg, "it should be 10.5.0.0/24");
   MTK_ASSERT_EQ(code_of(&e), EINVAL);
-  const char *bad[] = {"10.5.0.0", "10.5.0.0/", "10.5.0.0/33", "10.5.0/24", "x/8",
+  const char *bad[] = {"10.5.0.0",     "10.5.0.0/",   "10.5.0.0/33", "10.5.0/24", "x/8",
                        "10.5.0.0/24x", "10.5.0.0/-1", "10.5.0.0/31", "::1/64"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
     MTK_ASSERT(mtk_net_cidr4_parse(bad[i], &c, &e) < 0);

@@ -30,7 +30,7 @@ static int test_rules(void)
   int fail = 0;
 #define HAS(s)                                                                                     \
   if (!strstr(t, s)) {                                                                             \
-    printf("#   missing: %s\n", s);                                                               \
+    printf("#   missing: %s\n", s);                                                                \
     fail = 1;                                                                                      \
   }
   HAS("add table ip mtk\ndelete table ip mtk\ntable ip mtk {");
