@@ -10,19 +10,26 @@
  *       [{Subnet, Gateway}]}, Options {"com.docker.network.bridge.name":
  *       "mtk0" for the default network "bridge", else "mtkbr-<id:8>"},
  *       Labels, Containers {ctr-id: {Name, EndpointID, MacAddress,
- *       IPv4Address "a.b.c.d/len", Aliases [..], DNSNames [..], Veth
- *       "<host side ifname>"}}
+ *       IPv4Address "a.b.c.d/len", IPv6Address ("" without IPv6), Aliases
+ *       [..], DNSNames [..], Veth "<host side ifname>", SandboxKey "<netns
+ *       path>"}}, MtkIPAM {LastIPv4} (the IPAM's cursor; `inspect` hides
+ *       it, Veth and SandboxKey)
  *   <runroot>/netns/<ctr-id>     the container's network namespace (an nsfs
  *       bind mount on an empty file; <runroot>/netns is a private mount)
  * Interface names: bridge "mtk0" / "mtkbr-<8 hex>", host-side veth
- * "mtkv<8 hex of hash(ctr,net)>", eth0, eth1... in the container.
+ * "mtkv<8 hex of hash(ctr,net)>", eth0, eth1... in the container.  Host
+ * state (links, the nftables table, ip_forward) is shared by every root on
+ * the host: see network_int.h for how roots keep out of each other's way
+ * (link aliases, the host lock under /run/mtk-net).
  * The default network "bridge" (172.17.0.0/16 unless routed on the host,
  * else the next free one of the pool) is created on first use, masquerades,
  * has no name resolution between containers (DNS forwards only), and cannot
- * be removed.  Default subnets of user networks come from a pool
- * (172.18.0.0/16 ... 172.31.0.0/16, then 192.168.0.0/20 steps) skipping
- * ranges already routed on the host (netlink route dump) and those of other
- * networks. */
+ * be removed; its Linux bridge (mtk0, or the next free mtkN when another
+ * root holds mtk0) exists only while a container is connected, so a root
+ * with no running container leaves nothing on the host.  Default subnets
+ * of user networks come from a pool (172.18.0.0/16 ... 172.31.0.0/16, then
+ * 192.168.0.0/20 steps) skipping ranges already routed on the host (netlink
+ * route dump) and those of other networks. */
 #ifndef MTK_NET_NET_H
 #define MTK_NET_NET_H
 
@@ -91,17 +98,20 @@ struct mtk_net_endpoint_req {
   const char *const *aliases; /* --network-alias, compose service name, ... */
   size_t n_aliases;
   const char *ipv4;   /* --ip, or NULL = next free */
-  const char *ifname; /* "eth0", "eth1", ... */
+  const char *ifname; /* "eth0", "eth1", ...; NULL = the first ethN the namespace lacks */
   bool default_route; /* the first network of the container */
 };
 
 /* Connects the container's namespace to a network: bridge recreated when
  * missing (after a reboot), veth pair, address from the IPAM (never one in
  * use: a requested one already taken is EADDRINUSE), default route via the
- * gateway when asked, the endpoint recorded with its DNS names (container
- * name, short ID, aliases).  *endpoint (may be NULL) gets {NetworkID,
- * EndpointID, IPAddress, IPPrefixLen, Gateway, MacAddress, Aliases,
- * DNSNames}.  Undone on error. */
+ * gateway when asked (never on an internal network), the endpoint recorded
+ * with its DNS names (container name, short ID, aliases).  EEXIST when the
+ * container already has an endpoint on the network (disconnect first).
+ * *endpoint (may be NULL) gets {NetworkID, EndpointID, IPAddress,
+ * IPPrefixLen, Gateway, MacAddress, Aliases, DNSNames} (and
+ * GlobalIPv6Address, GlobalIPv6PrefixLen, IPv6Gateway with IPv6).  Undone
+ * on error. */
 int mtk_net_connect(const char *root, const char *ctr_id, const char *ctr_name,
                     const char *netns_path, const struct mtk_net_endpoint_req *req,
                     json_t **endpoint, struct mtk_err **err);
