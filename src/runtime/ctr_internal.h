@@ -17,9 +17,9 @@
 /* Docker's "never" time. */
 #define MTK_CTR_ZERO_TIME "0001-01-01T00:00:00Z"
 
-/* HostConfig.NetworkMode when the request names none: Docker's is "bridge";
- * "none" until the networks of src/net/ exist (issue 6). */
-#define MTK_CTR_DEFAULT_NETWORK "none"
+/* HostConfig.NetworkMode when the request names none (or "default"):
+ * Docker's default network "bridge" (src/net/, created on first use). */
+#define MTK_CTR_DEFAULT_NETWORK "bridge"
 
 /* ------------------------------------------------------------------ paths */
 

@@ -107,6 +107,14 @@ static bool catches(pid_t pid, int sig)
   return false;
 }
 
+/* A live monitor other than this process (a monitor calling stop or rm on
+ * its own container records the exit itself). */
+static bool other_monitor(const struct mtk_ctr *c)
+{
+  pid_t mon = (pid_t) json_integer_value(json_object_get(c->state, "MonitorPid"));
+  return mon != getpid() && mtk_ctr_monitor_alive(c);
+}
+
 /* Re-reads the state as written (no correction). */
 static void reread_state(const char *root, struct mtk_ctr *c)
 {
@@ -148,7 +156,7 @@ static int settle(const char *root, const char *runroot, struct mtk_ctr *c, pid_
     pid_t pid = (pid_t) json_integer_value(json_object_get(c->state, "Pid"));
     if (!mtk_ctr_is_running(c) || (pid > 0 && pid != old_pid))
       return 0;
-    if (!mtk_ctr_monitor_alive(c) || mtk_ctr_now_sec() > end)
+    if (!other_monitor(c) || mtk_ctr_now_sec() > end)
       break;
     struct pollfd p = {.fd = in, .events = POLLIN};
     if (in >= 0 && poll(&p, 1, 50) > 0) {
@@ -251,7 +259,7 @@ int mtk_ctr_kill(const char *root, const char *runroot, struct mtk_ctr *c, int s
     return not_running(c, err);
   if (send_signal(runroot, c, fd, sig, err) < 0)
     return -1;
-  if (sig != SIGKILL || mtk_ctr_monitor_alive(c))
+  if (sig != SIGKILL || other_monitor(c))
     return 0;
   /* nobody else will record this exit */
   pid_t pid = (pid_t) json_integer_value(json_object_get(c->state, "Pid"));
@@ -281,7 +289,7 @@ int mtk_ctr_wait(const char *root, const char *runroot, struct mtk_ctr *c, int *
 static void wait_monitor_gone(const struct mtk_ctr *c)
 {
   pid_t mon = (pid_t) json_integer_value(json_object_get(c->state, "MonitorPid"));
-  if (!mtk_ctr_monitor_alive(c))
+  if (!other_monitor(c))
     return;
   mtk_autoclose int fd = (int) syscall(SYS_pidfd_open, mon, 0);
   if (fd >= 0)

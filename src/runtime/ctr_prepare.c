@@ -409,10 +409,16 @@ static char *resolv_conf(struct prep *p, struct mtk_err **err)
   return text;
 }
 
+/* A bundle file: written before the runtime starts and remade at every
+ * start, so no rename or fsync (the runroot is a tmpfs anyway). */
 static int write_file(const char *dir, const char *name, const char *text, struct mtk_err **err)
 {
   mtk_autofree char *path = mtk_xasprintf("%s/%s", dir, name);
-  return mtk_file_write_atomic(path, text, strlen(text), 0644, err);
+  mtk_autoclose int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  /* 0644 whatever our umask: a container user that is not root reads them */
+  if (fd < 0 || fchmod(fd, 0644) < 0 || mtk_file_write_all(fd, text, strlen(text)) < 0)
+    return mtk_err_set(err, errno, "writing %s: %s", path, strerror(errno));
+  return 0;
 }
 
 static bool user_mounted(const struct prep *p, const char *dst)
@@ -479,12 +485,9 @@ static int write_spec(struct prep *p, struct mtk_err **err)
   json_t *spec = mtk_ctr_spec(p->c, p->rootfs, p->mounts, p->n_mounts, p->netns, err);
   if (!spec)
     return -1;
-  mtk_autofree char *path = mtk_xasprintf("%s/config.json", p->bundle);
-  char *text = json_dumps(spec, JSON_COMPACT);
+  mtk_autofree char *text = json_dumps(spec, JSON_COMPACT);
   json_decref(spec);
-  int r = mtk_file_write_atomic(path, text, strlen(text), 0600, err);
-  free(text);
-  return r;
+  return write_file(p->bundle, "config.json", text, err);
 }
 
 /* --------------------------------------------------------------- the verbs */
