@@ -212,7 +212,10 @@ int mtk_runtime_exit_code(const struct mtk_err *e)
     return 125;
   if (strstr(m, "not found") && (strstr(m, "executable") || strstr(m, "no such file")))
     return 127;
-  if (strstr(m, "ermission denied") || strstr(m, "not executable"))
+  /* "open executable: Permission denied" / "Operation not permitted" (a
+   * directory), "exec format error": the command exists but cannot run */
+  if (strstr(m, "ermission denied") || strstr(m, "not executable") ||
+      strstr(m, "open executable") || strstr(m, "exec format error"))
     return 126;
   return 125;
 }

@@ -43,6 +43,7 @@ struct sup_exec {
   struct mtk_sup_console con;
   uv_timer_t timer;
   uv_signal_t winch;
+  uv_signal_t fwd[4]; /* SIGINT, SIGTERM, SIGHUP, SIGQUIT to the process (sig_proxy) */
   int handles;
   struct mtk_strbuf captured;
 };
@@ -112,6 +113,8 @@ static void finish(struct sup_exec *x)
   mtk_sup_raw_leave(&x->raw);
   close_h(x, (uv_handle_t *) &x->timer);
   close_h(x, (uv_handle_t *) &x->winch);
+  for (int i = 0; i < 4; i++)
+    close_h(x, (uv_handle_t *) &x->fwd[i]);
   if (x->pid > 0)
     mtk_sup_reaper_unwatch(&x->sup->reaper, x->pid);
   if (x->rpid > 0)
@@ -203,6 +206,13 @@ static void on_proc_exit(void *data, pid_t pid, int status)
     uv_timer_start(&x->timer, on_drained, 2000, 0);
 }
 
+static void on_fwd(uv_signal_t *h, int sig)
+{
+  struct sup_exec *x = h->data;
+  if (x->pid > 0)
+    kill(x->pid, sig); /* our child, not reaped yet */
+}
+
 static void on_winch(uv_signal_t *h, int sig)
 {
   struct sup_exec *x = h->data;
@@ -228,6 +238,11 @@ static void on_runtime_exit(void *data, pid_t rpid, int status)
     finish(x);
     return;
   }
+  /* read only now: until the runtime succeeded, what the pipes hold is its
+   * own error output, not the process's */
+  for (int i = 0; i < 2; i++)
+    if (x->out[i].fd >= 0)
+      out_start(x, i, x->out[i].fd);
   if (x->tty) {
     int master = mtk_sup_console_recv(&x->con, &e);
     mtk_err_free(&e);
@@ -259,6 +274,10 @@ static void on_runtime_exit(void *data, pid_t rpid, int status)
     return;
   }
   mtk_sup_reaper_watch(&x->sup->reaper, x->pid, on_proc_exit, x);
+  static const int fwd[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  if (x->attached && x->attach.sig_proxy && !x->tty)
+    for (int i = 0; i < 4; i++)
+      uv_signal_start(&x->fwd[i], on_fwd, fwd[i]);
 }
 
 /* ------------------------------------------------------------ the process */
@@ -467,7 +486,12 @@ static struct sup_exec *exec_new(struct mtk_sup *s, const struct mtk_sup_attach 
   uv_signal_init(s->loop, &x->winch);
   x->winch.data = x;
   uv_unref((uv_handle_t *) &x->winch);
-  x->handles = 2;
+  for (int i = 0; i < 4; i++) {
+    uv_signal_init(s->loop, &x->fwd[i]);
+    x->fwd[i].data = x;
+    uv_unref((uv_handle_t *) &x->fwd[i]);
+  }
+  x->handles = 6;
   s->n_execs++;
   return x;
 }
@@ -507,9 +531,6 @@ int mtk_sup_exec(struct mtk_sup *s, const char *id, const struct mtk_sup_exec_op
     finish(x);
     return -1;
   }
-  for (int i = 0; i < 2; i++)
-    if (x->out[i].fd >= 0)
-      out_start(x, i, x->out[i].fd);
   if (o->timeout > 0)
     uv_timer_start(&x->timer, on_timeout, (uint64_t) (o->timeout * 1000), 0);
   mtk_sup_reaper_watch(&s->reaper, x->rpid, on_runtime_exit, x);

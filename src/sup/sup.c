@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -223,11 +224,26 @@ static void close_handle(struct mtk_sup_ctr *c, uv_handle_t *h)
   uv_close(h, on_handle_closed);
 }
 
-/* Gone for good: closes the timers; freed from the last close callback. */
+static void stream_close(struct mtk_sup_ctr *c, struct mtk_sup_stream *st);
+static void attach_stop(struct mtk_sup_ctr *c);
+static void attach_signals_close(struct mtk_sup_ctr *c);
+
+/* Gone for good: closes every handle; freed from the last close callback.
+ * A container still running is let go (it runs on, unsupervised). */
 static void ctr_release(struct mtk_sup_ctr *c)
 {
+  if (c->phase == MTK_SUP_RUNNING || c->phase == MTK_SUP_DRAINING)
+    mtk_sup_reaper_unwatch(&c->sup->reaper, c->pid);
   c->gone = true;
   c->phase = MTK_SUP_IDLE;
+  for (int i = 0; i < 2; i++)
+    stream_close(c, &c->out[i]);
+  if (c->stdin_w >= 0)
+    close(c->stdin_w);
+  c->stdin_w = -1;
+  attach_stop(c);
+  attach_signals_close(c);
+  mtk_sup_log_close(&c->log);
   close_handle(c, (uv_handle_t *) &c->restart_timer);
   close_handle(c, (uv_handle_t *) &c->stop_timer);
   close_handle(c, (uv_handle_t *) &c->drain_timer);
@@ -555,6 +571,33 @@ static void start_failed(struct mtk_sup_ctr *c, int exit_code, const struct mtk_
   mtk_sup_ctr_save(c);
 }
 
+/* An attached terminal's size in config.json (process.consoleSize), so that
+ * the pty has it from the start: a size copied once the runtime returned
+ * would come after the container's first look at it. */
+static int console_size(struct mtk_sup_ctr *c, struct mtk_err **err)
+{
+  struct winsize ws;
+  int term = c->attach.in_fd >= 0 ? c->attach.in_fd : c->attach.out_fd;
+  if (!c->tty || !c->attached || term < 0 || ioctl(term, TIOCGWINSZ, &ws) < 0 || !ws.ws_row ||
+      !ws.ws_col)
+    return 0;
+  mtk_autofree char *path = mtk_xasprintf("%s/config.json", c->bundle.dir);
+  json_error_t je;
+  json_t *spec = json_load_file(path, 0, &je);
+  json_t *proc = json_object_get(spec, "process");
+  int rc = 0;
+  if (!json_is_object(proc)) {
+    rc = mtk_err_set(err, EINVAL, "%s: %s", path, spec ? "no process" : je.text);
+  } else {
+    json_object_set_new(proc, "consoleSize",
+                        json_pack("{s:i, s:i}", "height", ws.ws_row, "width", ws.ws_col));
+    mtk_autofree char *text = json_dumps(spec, JSON_COMPACT);
+    rc = mtk_file_write_atomic(path, text, strlen(text), 0600, err);
+  }
+  json_decref(spec);
+  return rc;
+}
+
 static int prepare(struct mtk_sup_ctr *c, struct mtk_err **err)
 {
   struct mtk_sup *s = c->sup;
@@ -563,14 +606,13 @@ static int prepare(struct mtk_sup_ctr *c, struct mtk_err **err)
   if (rt_name && (!*rt_name || strcmp(rt_name, "runc") != 0))
     rt_name = NULL; /* "", "crun", or an unknown one refused at create */
   c->rt = mtk_runtime_new(rt_name, s->runroot, err);
-  if (!c->rt)
+  if (!c->rt || mtk_ctr_prepare(s->root, s->runroot, c->ctr, &c->bundle, err) < 0)
     return -1;
+  /* the runroot exists now (the bundle is under it) */
   if (mkdir(c->rt->root, 0700) < 0 && errno != EEXIST)
     return mtk_err_set(err, errno, "creating %s: %s", c->rt->root, strerror(errno));
-  if (mtk_ctr_prepare(s->root, s->runroot, c->ctr, &c->bundle, err) < 0)
-    return -1;
   mtk_runtime_set_log(c->rt, c->bundle.log_file);
-  if (mtk_sup_log_open(&c->log, c->bundle.ctr_log, err) < 0)
+  if (console_size(c, err) < 0 || mtk_sup_log_open(&c->log, c->bundle.ctr_log, err) < 0)
     return -1;
   return mtk_sup_net_start(c, err);
 }
@@ -711,26 +753,6 @@ static void ctr_finish(struct mtk_sup_ctr *c)
 
 /* ----------------------------------------------------------------- public */
 
-struct mtk_sup *mtk_sup_new(uv_loop_t *loop, const char *root, const char *runroot,
-                            struct mtk_err **err)
-{
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
-    mtk_err_set(err, errno, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-    return NULL;
-  }
-  signal(SIGPIPE, SIG_IGN);
-  struct mtk_sup *s = mtk_xcalloc(1, sizeof(*s));
-  s->loop = loop;
-  s->root = mtk_xstrdup(root);
-  s->runroot = mtk_xstrdup(runroot);
-  if (mtk_sup_reaper_init(&s->reaper, loop, err) < 0) {
-    s->freeing = true;
-    mtk_sup_reaper_close(&s->reaper);
-    return NULL;
-  }
-  return s;
-}
-
 static void sup_maybe_free(struct mtk_sup *s)
 {
   if (!s->freeing || s->n_ctrs || s->reaper.handles)
@@ -748,21 +770,36 @@ static void on_reaper_closed(struct mtk_sup_reaper *r)
   sup_maybe_free(s);
 }
 
+struct mtk_sup *mtk_sup_new(uv_loop_t *loop, const char *root, const char *runroot,
+                            struct mtk_err **err)
+{
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+    mtk_err_set(err, errno, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+    return NULL;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  struct mtk_sup *s = mtk_xcalloc(1, sizeof(*s));
+  s->loop = loop;
+  s->root = mtk_xstrdup(root);
+  s->runroot = mtk_xstrdup(runroot);
+  s->reaper.closed = on_reaper_closed;
+  if (mtk_sup_reaper_init(&s->reaper, loop, err) < 0) {
+    s->freeing = true;
+    mtk_sup_reaper_close(&s->reaper);
+    return NULL;
+  }
+  return s;
+}
+
 void mtk_sup_free(struct mtk_sup *s)
 {
   if (!s)
     return;
   s->freeing = true;
   /* containers still here are exited or waiting to restart: let them go */
-  for (size_t i = s->n_ctrs; i-- > 0;) {
-    struct mtk_sup_ctr *c = s->ctrs[i];
-    if (c->gone)
-      continue;
-    attach_stop(c);
-    attach_signals_close(c);
-    ctr_release(c);
-  }
-  s->reaper.closed = on_reaper_closed;
+  for (size_t i = s->n_ctrs; i-- > 0;)
+    if (!s->ctrs[i]->gone)
+      ctr_release(s->ctrs[i]);
   mtk_sup_reaper_close(&s->reaper);
 }
 
@@ -806,7 +843,6 @@ int mtk_sup_start(struct mtk_sup *s, const char *id, const struct mtk_sup_attach
     c->cbs = *cbs;
   c->delay_ms = 0;
   if (read_policies(c, err) < 0 || start_run(c, exit_code, err) < 0) {
-    attach_signals_close(c);
     if (c->auto_remove) {
       struct mtk_err *e = NULL;
       if (mtk_ctr_remove(s->root, s->runroot, c->ctr, true, true, &e) < 0)

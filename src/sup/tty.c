@@ -111,9 +111,9 @@ int mtk_sup_raw_enter(struct mtk_sup_raw *r, int fd, struct mtk_err **err)
   if (tcgetattr(fd, &r->saved) < 0)
     return mtk_err_set(err, errno, "reading the terminal mode: %s", strerror(errno));
   struct termios raw = r->saved;
+  /* all of it, output processing included: the container's pty already
+   * turns \n into \r\n */
   cfmakeraw(&raw);
-  /* keep output processing: the container's pty already turns \n into \r\n */
-  raw.c_oflag = r->saved.c_oflag;
   if (tcsetattr(fd, TCSADRAIN, &raw) < 0)
     return mtk_err_set(err, errno, "setting the terminal to raw mode: %s", strerror(errno));
   r->fd = fd;
