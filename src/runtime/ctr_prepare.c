@@ -1,7 +1,7 @@
 /* mtk_ctr_prepare and mtk_ctr_teardown: the host side of a container.
  * prepare: overlay rootfs over the image's snapshots (lowerdir longer than a
- * page goes through fsconfig "lowerdir+", or relative paths from the
- * snapshot directory: RUNTIME.md pitfall 15), named and anonymous volumes
+ * page goes through fsconfig "lowerdir+", or short symlinks in <cdir>/l:
+ * RUNTIME.md pitfall 15), named and anonymous volumes
  * (made on first use, filled from the image when empty), bind sources
  * (short syntax: created when missing), tmpfs, the network namespace and
  * endpoints (src/net/), /etc/hosts, /etc/resolv.conf and /etc/hostname in the
@@ -102,31 +102,30 @@ static int mount_fsconfig(const char *lowerdir, const char *upper, const char *w
   return move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
 }
 
-/* Older kernels: the layers relative to their common parent, mounted by a
- * child that chdir()s there (the cwd of this possibly threaded process is
- * left alone). */
-static int mount_relative(const char *lowerdir, const char *upper, const char *work,
-                          const char *target)
+/* Older kernels: one short symlink per layer in <cdir>/l ("0", "1", ...,
+ * as Docker's overlay2 l/ links) and a mount by a child that chdir()s there,
+ * so that lowerdir is "0:1:2..." (the cwd of this possibly threaded process
+ * is left alone). */
+static int mount_relative(const char *cdir, const char *lowerdir, const char *upper,
+                          const char *work, const char *target)
 {
-  const char *first_end = strchr(lowerdir, ':');
-  mtk_autofree char *first =
-      first_end ? mtk_xstrndup(lowerdir, (size_t) (first_end - lowerdir)) : mtk_xstrdup(lowerdir);
-  /* <snapshots>/<hex>/fs: the parent is two levels up */
-  char *cut = strrchr(first, '/');
-  if (cut)
-    *cut = 0;
-  cut = strrchr(first, '/');
-  if (!cut)
-    return errno = E2BIG, -1;
-  *cut = 0;
-  size_t pl = strlen(first);
+  mtk_autofree char *links = mtk_xasprintf("%s/l", cdir);
+  struct mtk_err *e = NULL;
+  if (mtk_ctr_remove_tree(links, &e) < 0 || mkdir(links, 0700) < 0) {
+    mtk_err_free(&e);
+    return -1;
+  }
   mtk_autostrbuf sb = MTK_STRBUF_INIT;
   mtk_strbuf_adds(&sb, "lowerdir=");
   mtk_autofree char *copy = mtk_xstrdup(lowerdir);
-  for (char *save = NULL, *l = strtok_r(copy, ":", &save); l; l = strtok_r(NULL, ":", &save)) {
-    if (strncmp(l, first, pl) != 0 || l[pl] != '/')
-      return errno = E2BIG, -1;
-    mtk_strbuf_addf(&sb, "%s%s", sb.len > 9 ? ":" : "", l + pl + 1);
+  int i = 0;
+  for (char *save = NULL, *l = strtok_r(copy, ":", &save); l; l = strtok_r(NULL, ":", &save), i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "%d", i);
+    mtk_autofree char *link = mtk_xasprintf("%s/%s", links, name);
+    if (symlink(l, link) < 0)
+      return -1;
+    mtk_strbuf_addf(&sb, "%s%s", i ? ":" : "", name);
   }
   mtk_strbuf_addf(&sb, ",upperdir=%s,workdir=%s", upper, work);
   if (sb.len > MOUNT_DATA_MAX)
@@ -136,7 +135,7 @@ static int mount_relative(const char *lowerdir, const char *upper, const char *w
   if (pid < 0)
     return -1;
   if (pid == 0) {
-    if (chdir(first) < 0 || mount("overlay", target, "overlay", 0, data) < 0)
+    if (chdir(links) < 0 || mount("overlay", target, "overlay", 0, data) < 0)
       _exit(errno & 0xff);
     _exit(0);
   }
@@ -149,8 +148,8 @@ static int mount_relative(const char *lowerdir, const char *upper, const char *w
   return -1;
 }
 
-static int mount_overlay(const char *lowerdir, const char *upper, const char *work,
-                         const char *target, struct mtk_err **err)
+static int mount_overlay(const char *cdir, const char *lowerdir, const char *upper,
+                         const char *work, const char *target, struct mtk_err **err)
 {
   mtk_autofree char *data =
       mtk_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lowerdir, upper, work);
@@ -160,7 +159,7 @@ static int mount_overlay(const char *lowerdir, const char *upper, const char *wo
   } else {
     r = mount_fsconfig(lowerdir, upper, work, target);
     if (r < 0 && (errno == EINVAL || errno == ENOSYS))
-      r = mount_relative(lowerdir, upper, work, target);
+      r = mount_relative(cdir, lowerdir, upper, work, target);
   }
   if (r == 0)
     return 0;
@@ -192,7 +191,7 @@ static int make_rootfs(struct prep *p, struct mtk_err **err)
     return -1;
   if (mkdir(p->rootfs, 0755) < 0 && errno != EEXIST)
     return mtk_err_set(err, errno, "creating %s: %s", p->rootfs, strerror(errno));
-  return mount_overlay(lower, upper, work, p->rootfs, err);
+  return mount_overlay(p->cdir, lower, upper, work, p->rootfs, err);
 }
 
 /* ------------------------------------------------------------------ mounts */

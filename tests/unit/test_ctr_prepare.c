@@ -194,6 +194,55 @@ static int test_prepare(void)
   return 0;
 }
 
+/* An image of 80 layers whose lowerdir list is longer than a page (RUNTIME.md
+ * pitfall 15): the overlay still mounts (fsconfig "lowerdir+", or relative
+ * paths on an older kernel) and the top layer wins. */
+static int test_many_layers(void)
+{
+  if (!usable)
+    return 77;
+  struct mtk_ctr *c = create("layers", "{\"Cmd\": [\"true\"], \"HostConfig\": "
+                                       "{\"NetworkMode\": \"none\"}}");
+  MTK_ASSERT(c);
+  json_t *data = json_object_get(json_object_get(c->config, "GraphDriver"), "Data");
+  const char *real = json_string_value(json_object_get(data, "LowerDir"));
+  struct mtk_strbuf sb = MTK_STRBUF_INIT;
+  char dir[512];
+  for (int i = 79; i >= 1; i--) {
+    snprintf(dir, sizeof(dir), "%s/root/image/snapshots/%064d/fs", tmp, i);
+    struct mtk_err *e = NULL;
+    MTK_ASSERT_EQ(mtk_ctr_mkdir_p(dir, 0755, &e), 0);
+    mtk_strbuf_addf(&sb, "%s:", dir);
+  }
+  snprintf(dir, sizeof(dir), "%s/root/image/snapshots/%064d/fs/top", tmp, 79);
+  FILE *f = fopen(dir, "w");
+  MTK_ASSERT(f);
+  fputs("layer 79\n", f);
+  fclose(f);
+  mtk_strbuf_adds(&sb, real);
+  MTK_ASSERT(sb.len > 4096);
+  json_object_set_new(data, "LowerDir", json_string(sb.buf));
+  mtk_strbuf_free(&sb);
+  char *before = mounts();
+  struct mtk_ctr_bundle b;
+  struct mtk_err *e = NULL;
+  MTK_ASSERT_EQ(mtk_ctr_prepare(root, runroot, c, &b, &e), 0);
+  snprintf(dir, sizeof(dir), "%s/top", b.rootfs);
+  char *top = slurp(dir);
+  MTK_ASSERT_STREQ(top, "layer 79\n");
+  free(top);
+  MTK_ASSERT(exists("%s/bin/busybox", b.rootfs));
+  MTK_ASSERT_EQ(mtk_ctr_teardown(root, runroot, c, &e), 0);
+  char *after = mounts();
+  MTK_ASSERT_STREQ(after, before);
+  free(before);
+  free(after);
+  mtk_ctr_bundle_clear(&b);
+  MTK_ASSERT_EQ(mtk_ctr_remove(root, runroot, c, false, true, &e), 0);
+  mtk_ctr_free(c);
+  return 0;
+}
+
 /* prepare + runtime create/start; the state says running (no monitor). */
 static struct mtk_ctr *start(const char *name, const char *cmd_json)
 {
@@ -383,6 +432,7 @@ int main(void)
     usable = import_busybox() == 0;
   static const struct mtk_test tests[] = {
       {"prepare and teardown leave no mount", test_prepare},
+      {"an image with more layers than one mount page holds", test_many_layers},
       {"stop: PID 1 without a handler gets SIGKILL at once", test_stop_not_caught},
       {"stop: a handler that exits", test_stop_handler_exits},
       {"stop: a handler that stays gets SIGKILL after the timeout", test_stop_handler_stays},
