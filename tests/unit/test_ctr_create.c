@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -282,6 +285,33 @@ static int test_options(void)
   return bad;
 }
 
+static int test_ports(void)
+{
+  if (!have_image)
+    return 77;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof(a);
+  MTK_ASSERT(fd >= 0 && bind(fd, (struct sockaddr *) &a, sizeof(a)) == 0 && listen(fd, 1) == 0);
+  MTK_ASSERT(getsockname(fd, (struct sockaddr *) &a, &al) == 0);
+  char json[256];
+  snprintf(json, sizeof(json),
+           "{\"HostConfig\": {\"NetworkMode\": \"bridge\", \"PortBindings\": {\"80/tcp\": "
+           "[{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"%d\"}]}}}",
+           ntohs(a.sin_port));
+  int bad = refuse("pp", json, EADDRINUSE, "already in use");
+  close(fd);
+  bad |= refuse("pp", "{\"HostConfig\": {\"PortBindings\": {\"http/tcp\": []}}}", EINVAL,
+                "invalid port specification");
+  bad |= refuse("pp",
+                "{\"HostConfig\": {\"PortBindings\": {\"80/sctp\": [{\"HostPort\": "
+                "\"80\"}]}}}",
+                EINVAL, "invalid port specification");
+  bad |= refuse("pp", "{\"HostConfig\": {\"PortBindings\": {\"80\": [{\"HostPort\": \"99999\"}]}}}",
+                EINVAL, "invalid host port");
+  return bad;
+}
+
 static int test_leftovers(void)
 {
   if (!have_image)
@@ -313,6 +343,7 @@ int main(void)
       {"image and command", test_image},
       {"bad mounts", test_mounts},
       {"bad options", test_options},
+      {"published ports: taken host port, bad specs", test_ports},
       {"nothing left behind by the refusals", test_leftovers},
       {NULL, NULL},
   };
