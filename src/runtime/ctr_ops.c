@@ -115,17 +115,20 @@ static bool other_monitor(const struct mtk_ctr *c)
   return mon != getpid() && mtk_ctr_monitor_alive(c);
 }
 
-/* Re-reads the state as written (no correction). */
-static void reread_state(const char *root, struct mtk_ctr *c)
+/* Re-reads the state as written (no correction); false when the container
+ * is gone (its monitor removed it: --rm). */
+static bool reread_state(const char *root, struct mtk_ctr *c)
 {
   mtk_autofree char *p = mtk_xasprintf("%s/containers/%s/state", root, c->id);
   struct mtk_err *e = NULL;
   json_t *st = mtk_ctr_read_json(p, &e);
+  bool gone = !st && e && e->code == ENOENT;
   mtk_err_free(&e);
   if (st) {
     json_decref(c->state);
     c->state = st;
   }
+  return !gone;
 }
 
 int mtk_ctr_record_exit(const char *root, const char *runroot, struct mtk_ctr *c, int exit_code,
@@ -152,7 +155,11 @@ static int settle(const char *root, const char *runroot, struct mtk_ctr *c, pid_
     inotify_add_watch(in, dir, IN_MOVED_TO | IN_CLOSE_WRITE);
   double end = mtk_ctr_now_sec() + SETTLE_MAX_SEC;
   for (;;) {
-    reread_state(root, c);
+    if (!reread_state(root, c)) {
+      if (mtk_ctr_is_running(c)) /* removed with its exit code: ours is a guess */
+        mtk_ctr_state_set_exited(c->state, exit_code, "");
+      return 0;
+    }
     pid_t pid = (pid_t) json_integer_value(json_object_get(c->state, "Pid"));
     if (!mtk_ctr_is_running(c) || (pid > 0 && pid != old_pid))
       return 0;

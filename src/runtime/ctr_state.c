@@ -262,11 +262,16 @@ int mtk_ctr_load(const char *root, const char *runroot, const char *ref, struct 
     return -1;
   struct mtk_err *e = NULL;
   if (read_one(root, runroot, id, out, &e) < 0) {
-    int code = e->code;
-    mtk_err_free(&e);
-    if (code == ENOENT) /* removed meanwhile */
+    if (e->code == ENOENT) { /* removed meanwhile */
+      mtk_err_free(&e);
       return mtk_err_set(err, ENOENT, "No such container: %s", ref);
-    return mtk_err_set(err, code, "container %s is damaged: its config cannot be read", ref);
+    }
+    if (err && !*err) {
+      *err = e;
+      return mtk_err_wrap(err, "container %s is damaged", ref);
+    }
+    mtk_err_free(&e);
+    return -1;
   }
   return 0;
 }
