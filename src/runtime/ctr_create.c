@@ -745,6 +745,48 @@ static void set_path_args(json_t *doc, const json_t *cfg)
   json_object_set_new(doc, "Args", all);
 }
 
+/* Every check of the merged config and the host config, in Docker's order
+ * where it has one; *mounts gets the normalised Mounts list. */
+static int check_request(const char *root, const json_t *req, const json_t *cfg, json_t *hc,
+                         const char *lowerdir, json_t **mounts, struct mtk_err **err)
+{
+  if (normalize_network(hc, err) < 0)
+    return -1;
+  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
+  const char *host = json_string_value(json_object_get(cfg, "Hostname"));
+  const char *sig = json_string_value(json_object_get(cfg, "StopSignal"));
+  int signum, r = 0;
+  if (host && *host)
+    r = check_hostname(host, err);
+  if (r == 0)
+    r = check_user(cfg, lowerdir, err);
+  if (r == 0)
+    r = check_caps(hc, err);
+  if (r == 0)
+    r = check_restart(hc, err);
+  if (r == 0)
+    r = check_limits(hc, err);
+  if (r == 0)
+    r = check_security_opts(hc, err);
+  if (r == 0)
+    r = check_ulimits(hc, err);
+  if (r == 0)
+    r = check_sysctls(hc, strcmp(mode, "host") == 0, err);
+  if (r == 0)
+    r = check_extra_hosts(hc, err);
+  if (r == 0 && sig && *sig)
+    r = mtk_ctr_signal_parse(sig, &signum, err);
+  if (r == 0 && !(*mounts = mtk_ctr_mounts_parse(root, hc, json_object_get(cfg, "Volumes"), err)))
+    r = -1;
+  if (r == 0)
+    r = check_endpoints(req, mode, err);
+  if (r == 0)
+    r = check_networks(root, req, mode, err);
+  if (r == 0)
+    r = check_ports(hc, mode, err);
+  return r;
+}
+
 /* Everything checked; the config document without the ID-dependent parts. */
 static json_t *build_doc(const char *root, const json_t *req, const struct image_info *ii,
                          struct mtk_err **err)
@@ -758,46 +800,14 @@ static json_t *build_doc(const char *root, const json_t *req, const struct image
   json_object_set(cfg, "Image", json_object_get(req, "Image"));
   json_t *hc = hcin ? json_deep_copy(hcin) : json_object();
   json_t *doc = json_pack("{s:o, s:o}", "Config", cfg, "HostConfig", hc);
-  const char *host = json_string_value(json_object_get(cfg, "Hostname"));
-  int r = normalize_network(hc, err);
-  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
-  bool host_net = r == 0 && strcmp(mode, "host") == 0;
-  if (r == 0 && host && *host)
-    r = check_hostname(host, err);
-  if (r == 0)
-    r = check_user(cfg, ii->lowerdir, err);
-  if (r == 0)
-    r = check_caps(hc, err);
-  if (r == 0)
-    r = check_restart(hc, err);
-  if (r == 0)
-    r = check_limits(hc, err);
-  if (r == 0)
-    r = check_security_opts(hc, err);
-  if (r == 0)
-    r = check_ulimits(hc, err);
-  if (r == 0)
-    r = check_sysctls(hc, host_net, err);
-  if (r == 0)
-    r = check_extra_hosts(hc, err);
-  const char *sig = json_string_value(json_object_get(cfg, "StopSignal"));
-  int signum;
-  if (r == 0 && sig && *sig)
-    r = mtk_ctr_signal_parse(sig, &signum, err);
   json_t *mounts = NULL;
-  if (r == 0 && !(mounts = mtk_ctr_mounts_parse(root, hc, json_object_get(cfg, "Volumes"), err)))
-    r = -1;
-  if (r == 0)
-    r = check_endpoints(req, mode, err);
-  if (r == 0)
-    r = check_networks(root, req, mode, err);
-  if (r == 0)
-    r = check_ports(hc, mode, err);
-  if (r < 0) {
+  if (check_request(root, req, cfg, hc, ii->lowerdir, &mounts, err) < 0) {
     json_decref(mounts);
     json_decref(doc);
     return NULL;
   }
+  const char *host = json_string_value(json_object_get(cfg, "Hostname"));
+  bool host_net = strcmp(json_string_value(json_object_get(hc, "NetworkMode")), "host") == 0;
   if (host_net && (!host || !*host)) {
     char hn[256] = "";
     gethostname(hn, sizeof(hn) - 1);
