@@ -756,8 +756,11 @@ static int check_request(const char *root, const json_t *req, const json_t *cfg,
   const char *host = json_string_value(json_object_get(cfg, "Hostname"));
   const char *sig = json_string_value(json_object_get(cfg, "StopSignal"));
   int signum, r = 0;
+  const char *domain = json_string_value(json_object_get(cfg, "Domainname"));
   if (host && *host)
     r = check_hostname(host, err);
+  if (r == 0 && domain && *domain)
+    r = check_hostname(domain, err);
   if (r == 0)
     r = check_user(cfg, lowerdir, err);
   if (r == 0)

@@ -279,6 +279,7 @@ static int test_options(void)
   bad |= refuse("oo", "{\"HostConfig\": {\"ExtraHosts\": [\"name:1.2.3\"]}}", EINVAL,
                 "invalid IP address");
   bad |= refuse("oo", "{\"Hostname\": \"a\\nb\"}", EINVAL, "invalid hostname");
+  bad |= refuse("oo", "{\"Domainname\": \"x y\"}", EINVAL, "invalid hostname");
   bad |= refuse("oo", "{\"Env\": [\"=x\"]}", EINVAL, "invalid environment variable");
   bad |=
       refuse("oo", "{\"HostConfig\": {\"NetworkMode\": \"container:x\"}}", EINVAL, "not supported");
