@@ -26,12 +26,21 @@
  * On disk:
  *   <root>/containers/<id>/config   Docker-inspect-shaped JSON written once
  *                                   at create: Id, Created, Name (no '/'),
- *                                   Image (image ID "sha256:..."), Path, Args,
- *                                   Config (the request without HostConfig
- *                                   and NetworkingConfig; Config.Image = the
- *                                   name asked for), HostConfig,
- *                                   NetworkingConfig, Driver "overlay",
- *                                   LogPath
+ *                                   Image (image ID "sha256:..."),
+ *                                   ImageManifest, Path, Args, Config (the
+ *                                   request without HostConfig and
+ *                                   NetworkingConfig, merged over the image
+ *                                   config as moby does; Config.Image = the
+ *                                   name asked for), HostConfig (NetworkMode
+ *                                   filled in: "bridge" by default),
+ *                                   NetworkingConfig, Mounts (every mount
+ *                                   normalised, Docker inspect's fields plus
+ *                                   Anonymous, NoCopy, CreateSource,
+ *                                   TmpfsOptions), GraphDriver {Name
+ *                                   "overlay", Data {LowerDir, UpperDir,
+ *                                   WorkDir, MergedDir}}, Driver, Platform,
+ *                                   LogPath, ResolvConfPath, HostnamePath,
+ *                                   HostsPath
  *   <root>/containers/<id>/state    the mutable state, Docker's State object:
  *                                   Status (created|running|paused|restarting
  *                                   |exited|dead), Running, Paused,
@@ -51,6 +60,8 @@
  *                                   "<RFC3339Nano> <stdout|stderr> <P|F> text"
  *                                   (P = partial line, F = full line)
  *   <root>/containers/<id>/upper, work   the overlay's upper and work dirs
+ *                                   (and l/: short links to the layers when
+ *                                   the kernel lacks overlay's "lowerdir+")
  *   <root>/containers/.lock         flock taken while names are claimed
  *   <runroot>/containers/<id>/      the bundle while it runs: config.json,
  *                                   rootfs (overlay mount), pid, runtime.log,
