@@ -453,12 +453,8 @@ static int connect_ctr(struct mtk_cli *cli, const char *net, const char *ref,
   json_t *ep = NULL;
   if (mtk_net_connect(cli->root, c->id, c->name, ns, &req, &ep, err) < 0)
     return -1;
-  json_t *view =
-      json_pack("{s:O, s:O, s:O, s:O}", "IPAddress", json_object_get(ep, "IPAddress"), "Gateway",
-                json_object_get(ep, "Gateway"), "MacAddress", json_object_get(ep, "MacAddress"),
-                "IPPrefixLen", json_object_get(ep, "IPPrefixLen"));
-  int r = state_networks(cli->root, c, name, view, err);
-  json_decref(view);
+  /* The same endpoint object prepare records for the first networks. */
+  int r = state_networks(cli->root, c, name, ep, err);
   json_decref(ep);
   if (r < 0) {
     mtk_net_disconnect(cli->root, c->id, name, NULL);
@@ -523,7 +519,8 @@ int mtk_cli_network_connect(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
 
 /* The endpoint of ref in the network: a container's ID, or (for a container
  * that is gone) an endpoint name or ID prefix as recorded. */
-static char *endpoint_key(const char *root, const char *net, const char *ref, struct mtk_err **err)
+static char *endpoint_key(const char *root, const char *net, const char *ref, const char *shown,
+                          struct mtk_err **err)
 {
   json_t *rec = NULL, *ep;
   const char *k;
@@ -538,7 +535,7 @@ static char *endpoint_key(const char *root, const char *net, const char *ref, st
   }
   json_decref(rec);
   if (!hit)
-    mtk_err_set(err, ENOENT, "container %s is not connected to network %s", ref, net);
+    mtk_err_set(err, ENOENT, "container %s is not connected to network %s", shown, net);
   return hit;
 }
 
@@ -566,7 +563,7 @@ int mtk_cli_network_disconnect(struct mtk_cli *cli, const struct mtk_cli_cmd *cm
   struct mtk_err *lerr = NULL;
   if (mtk_ctr_load(cli->root, cli->runroot, ref, &c, &lerr) < 0)
     mtk_err_free(&lerr);
-  mtk_autofree char *key = endpoint_key(cli->root, name, c ? c->id : ref, err);
+  mtk_autofree char *key = endpoint_key(cli->root, name, c ? c->id : ref, ref, err);
   if (!key || mtk_net_disconnect(cli->root, key, name, err) < 0)
     return -1;
   if (c && json_object_get(json_object_get(c->state, "Networks"), name))

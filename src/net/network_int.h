@@ -120,8 +120,9 @@ int mtk_net_default_locked(const char *root, struct mtk_net_nl *nl, json_t **out
 
 /* ------------------------------------------------------- network_ep.c */
 
-/* Deletes the container's veth on the network (absent is fine) and its
- * entry in rec's Containers; rec is not saved. */
+/* Deletes the container's veth on the network (absent is fine; nl NULL:
+ * left to the namespace's end) and its entry in rec's Containers; rec is
+ * not saved. */
 int mtk_net_ep_drop(struct mtk_net_nl *nl, json_t *rec, const char *ctr_id, struct mtk_err **err);
 
 /* -------------------------------------------------------------- nft.c */
