@@ -131,6 +131,38 @@ has "prune removes networks" "Deleted Networks:" "$out"
 check "prune removed p1 (its endpoint has no container) and p2" "" "$("$MTK" "${G[@]}" network ls -q)"
 check "a's eth0 went with it" "" "$(in_ns a ip -o link show 2>/dev/null | grep eth0)"
 
+# --- after a reboot the records remain but the bridge is gone: connect makes it again
+"$MTK" "${G[@]}" network create --subnet 10.213.25.0/24 rb >/dev/null
+RB=$("$MTK" "${G[@]}" network inspect rb | python3 -c \
+  "import json,sys; print(json.load(sys.stdin)[0]['Options']['com.docker.network.bridge.name'])")
+ip link del "$RB"
+"$MTK" "${G[@]}" network connect --netns "/run/netns/${P}c" rb c
+check "connect after the bridge was lost" 0 $?
+has "the bridge is back with its gateway" "10.213.25.1/24" "$(ip -o addr show dev "$RB" 2>&1)"
+has "its rules are back" "ip saddr 10.213.25.0/24 oifname != \"$RB\" masquerade" \
+  "$(nft list table ip mtk 2>&1)"
+if ping_ok c 10.213.25.1; then ok "c reaches the new bridge"; else notok "c reaches the new bridge"; fi
+"$MTK" "${G[@]}" network disconnect rb c && "$MTK" "${G[@]}" network rm rb >/dev/null
+check "disconnect and rm rb" 0 $?
+
+# --- IPv6: a ULA /64 beside the IPv4 subnet, same host part
+"$MTK" "${G[@]}" network create --ipv6 --subnet 10.213.26.0/24 v6 >/dev/null
+conn v6 a && conn v6 c
+check "connect a and c to v6" 0 $?
+v6=$("$MTK" "${G[@]}" network inspect v6 | python3 -c "
+import json,sys
+d=json.load(sys.stdin)[0]
+print(d['IPAM']['Config'][1]['Subnet'], ' '.join(e['IPv6Address'] for e in d['Containers'].values()))")
+pfx=${v6%%::/64*}
+has "a ULA /64" "fd" "${v6:0:2}"
+has "endpoints get prefix::2 and ::3" "$pfx::2/64 $pfx::3/64" "$v6"
+if in_ns a "$BB" ping -6 -c 1 -W 2 "$pfx::3" >/dev/null 2>&1; then ok "a pings c over IPv6"; else
+  notok "a pings c over IPv6"; fi
+has "a's IPv6 default route" "default via $pfx::1" "$(in_ns a ip -6 route)"
+"$MTK" "${G[@]}" network disconnect v6 a && "$MTK" "${G[@]}" network disconnect v6 c &&
+  "$MTK" "${G[@]}" network rm v6 >/dev/null
+check "disconnect and rm v6" 0 $?
+
 # --- leaks
 check "no link of this root" "" "$(ip -o link show | grep -F "path=$ROOT")"
 check "no mount under the test dir" "" "$(grep -F " $T/" /proc/self/mountinfo)"
