@@ -213,7 +213,7 @@ int mtk_cli_project_ps(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int a
     mtk_cli_strv_push(&a, "--filter");
     mtk_cli_strv_push(&a, svc);
   }
-  int rc = mtk_cli_container_ps(cli, container_verb("ps"), (int) a.n, a.v, err);
+  int rc = mtk_cli_container_ps(cli, container_verb("ps"), (int) a.n, (char **) a.v, err);
   mtk_cli_strv_free(&a);
   sel_free(&s);
   return rc;
@@ -537,7 +537,7 @@ int mtk_cli_project_exec(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int
     mtk_cli_strv_push(&a, name);
     for (int j = k + 1; j < argc; j++)
       mtk_cli_strv_push(&a, argv[j]);
-    rc = mtk_cli_container_exec(cli, container_verb("exec"), (int) a.n, a.v, err);
+    rc = mtk_cli_container_exec(cli, container_verb("exec"), (int) a.n, (char **) a.v, err);
   }
   mtk_cli_strv_free(&a);
   return rc;

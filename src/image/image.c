@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/json.h"
 
 #define CONFIG_MAX (4 * 1024 * 1024)
 
@@ -36,7 +37,7 @@ static char *container_image(int dirfd, const char *name)
   if (fd < 0)
     return NULL;
   json_error_t je;
-  json_t *j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+  json_t *j = mtk_json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
   if (!j)
     return NULL;
   json_t *img = json_object_get(j, "Image");

@@ -22,6 +22,7 @@
 
 #include "image/store_internal.h"
 #include "util/cleanup.h"
+#include "util/json.h"
 
 #define DEFAULT_BLOB_LIMIT ((int64_t) 64 << 30)
 
@@ -128,7 +129,7 @@ static int check_layout(struct mtk_store *s, struct mtk_err **err)
   if (fd < 0)
     return mtk_err_set(err, errno, "opening %s/oci-layout: %s", s->dir, strerror(errno));
   json_error_t je;
-  json_t *j = json_loadfd(fd, 0, &je);
+  json_t *j = mtk_json_loadfd(fd, 0, &je);
   close(fd);
   const char *v = json_string_value(json_object_get(j, "imageLayoutVersion"));
   int r = 0;

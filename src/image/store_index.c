@@ -18,6 +18,7 @@
 #include "image/ref.h"
 #include "image/store_internal.h"
 #include "util/cleanup.h"
+#include "util/json.h"
 
 int mtk_store_index_load(struct mtk_store *s, json_t **out, struct mtk_err **err)
 {
@@ -26,7 +27,7 @@ int mtk_store_index_load(struct mtk_store *s, json_t **out, struct mtk_err **err
   if (fd < 0)
     return mtk_err_set(err, errno, "%s/index.json: %s", s->dir, strerror(errno));
   json_error_t je;
-  json_t *idx = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+  json_t *idx = mtk_json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
   if (idx == NULL) {
     mtk_autofree char *path = mtk_xasprintf("%s/index.json", s->dir);
     return mtk_err_set_at(err, MTK_E_GENERIC, path, je.line, je.column, "%s", je.text);

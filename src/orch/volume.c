@@ -143,10 +143,17 @@ json_t *mtk_volume_users(const char *root, const char *name)
     json_t *c = json_load_file(cfg, 0, NULL);
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(json_object_get(c, "HostConfig"), "Mounts"), i, m)
+    /* the config's own Mounts list: Binds, --mount and image volumes resolved */
+    json_t *list = json_object_get(c, "Mounts");
+    if (!list)
+      list = json_object_get(json_object_get(c, "HostConfig"), "Mounts");
+    json_array_foreach(list, i, m)
     {
       const char *type = json_string_value(json_object_get(m, "Type"));
-      const char *src = json_string_value(json_object_get(m, "Source"));
+      /* inspect's shape names the volume in Name; the request's in Source */
+      const char *src = json_string_value(json_object_get(m, "Name"));
+      if (!src)
+        src = json_string_value(json_object_get(m, "Source"));
       if (type && src && strcmp(type, "volume") == 0 && strcmp(src, name) == 0) {
         json_array_append_new(users, json_string(e->d_name));
         break;
