@@ -57,8 +57,8 @@ run "$MTK" -h
 check "mtk -h exits 0" 0 stdout '^Usage:'
 run "$MTK" config --help
 check "mtk config --help" 0 stdout 'mtk .*config' stdout '--format'
-run "$MTK" up --help
-check "mtk up --help (not available yet) exits 0" 0 stdout 'mtk .*up' stdout '[Nn]ot available'
+run "$MTK" push --help
+check "mtk push --help (not available yet) exits 0" 0 stdout 'mtk .*push' stdout '[Nn]ot available'
 run "$MTK" image --help
 check "mtk image --help lists the verbs" 0 stdout 'pull' stdout 'prune'
 run "$MTK" image pull --help
@@ -92,11 +92,11 @@ run "$MTK" -f
 check "missing option value: exit 16" 16 stderr 'needs a value'
 
 # --- not yet available ----------------------------------------------------------
-run "$MTK" up
-check "mtk up: exit 1, not available yet" 1 \
-  stderr "^mtk: 'up' is not available in this version yet" stderr '^hint: '
-run "$MTK" network ls
-check "mtk network ls: exit 1, not available yet" 1 stderr "'network ls' is not available"
+run "$MTK" push
+check "mtk push: exit 1, not available yet" 1 \
+  stderr "^mtk: 'push' is not available in this version yet" stderr '^hint: '
+run "$MTK" container pause x
+check "mtk container pause: exit 1, not available yet" 1 stderr "'container pause' is not available"
 
 # --- version, global option forms, colour -----------------------------------------
 run "$MTK" version
