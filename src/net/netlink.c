@@ -122,6 +122,10 @@ static int link_attr_cb(const struct nlattr *a, void *data)
       if (mnl_attr_get_payload_len(a) >= 4)
         l->master = (int) mnl_attr_get_u32(a);
       break;
+    case IFLA_GROUP:
+      if (mnl_attr_get_payload_len(a) >= 4)
+        l->group = mnl_attr_get_u32(a);
+      break;
     case IFLA_LINKINFO:
       mnl_attr_parse_nested(a, link_info_cb, l);
       break;
@@ -206,7 +210,7 @@ static int set_alias(struct mtk_net_nl *nl, const char *name, const char *alias)
 }
 
 int mtk_net_nl_bridge_add(struct mtk_net_nl *nl, const char *name, const uint8_t mac[6],
-                          const char *alias, struct mtk_err **err)
+                          const char *alias, uint32_t group, struct mtk_err **err)
 {
   char buf[1024];
   struct nlmsghdr *nlh = msg_start(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
@@ -215,6 +219,8 @@ int mtk_net_nl_bridge_add(struct mtk_net_nl *nl, const char *name, const uint8_t
   ifi->ifi_change = IFF_UP;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
   mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+  if (group)
+    mnl_attr_put_u32(nlh, IFLA_GROUP, group);
   struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_str(nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(nlh, info);
@@ -228,7 +234,7 @@ int mtk_net_nl_bridge_add(struct mtk_net_nl *nl, const char *name, const uint8_t
   return 0;
 }
 
-int mtk_net_nl_veth_add(struct mtk_net_nl *nl, const char *name, const char *alias,
+int mtk_net_nl_veth_add(struct mtk_net_nl *nl, const char *name, const char *alias, uint32_t group,
                         int master_ifindex, const char *peer, const uint8_t peer_mac[6],
                         int peer_netns_fd, struct mtk_err **err)
 {
@@ -240,6 +246,8 @@ int mtk_net_nl_veth_add(struct mtk_net_nl *nl, const char *name, const char *ali
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
   if (master_ifindex > 0)
     mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t) master_ifindex);
+  if (group)
+    mnl_attr_put_u32(nlh, IFLA_GROUP, group);
   struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_str(nlh, IFLA_INFO_KIND, "veth");
   struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -291,6 +299,18 @@ int mtk_net_nl_link_del(struct mtk_net_nl *nl, const char *name, struct mtk_err 
     return 0;
   if (r < 0)
     return mtk_err_set(err, -r, "netlink: deleting link %s: %s", name, strerror(-r));
+  return 0;
+}
+
+int mtk_net_nl_group_del(struct mtk_net_nl *nl, uint32_t group, struct mtk_err **err)
+{
+  char buf[256];
+  struct nlmsghdr *nlh = msg_start(buf, RTM_DELLINK, NLM_F_ACK);
+  put_ifinfo(nlh, 0);
+  mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+  int r = request(nl, nlh, NULL, NULL);
+  if (r < 0 && r != -ENODEV)
+    return mtk_err_set(err, -r, "netlink: deleting the links of group %u: %s", group, strerror(-r));
   return 0;
 }
 

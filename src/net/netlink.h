@@ -28,14 +28,15 @@ void mtk_net_nl_close(struct mtk_net_nl *nl);
 /* The index of link `name`, 0 when there is none. */
 int mtk_net_nl_ifindex(struct mtk_net_nl *nl, const char *name, struct mtk_err **err);
 
-/* A bridge with this MAC and alias (IFLA_IFALIAS), up.  EEXIST when a link
- * of that name exists. */
+/* A bridge with this MAC, alias (IFLA_IFALIAS) and link group (0 = the
+ * default group), up.  EEXIST when a link of that name exists. */
 int mtk_net_nl_bridge_add(struct mtk_net_nl *nl, const char *name, const uint8_t mac[6],
-                          const char *alias, struct mtk_err **err);
+                          const char *alias, uint32_t group, struct mtk_err **err);
 
-/* A veth pair: `name` here (alias, enslaved to master_ifindex, up), `peer`
- * with `peer_mac` created straight in the namespace `peer_netns_fd`. */
-int mtk_net_nl_veth_add(struct mtk_net_nl *nl, const char *name, const char *alias,
+/* A veth pair: `name` here (alias, link group, enslaved to master_ifindex,
+ * up), `peer` with `peer_mac` created straight in the namespace
+ * `peer_netns_fd`. */
+int mtk_net_nl_veth_add(struct mtk_net_nl *nl, const char *name, const char *alias, uint32_t group,
                         int master_ifindex, const char *peer, const uint8_t peer_mac[6],
                         int peer_netns_fd, struct mtk_err **err);
 
@@ -44,6 +45,9 @@ int mtk_net_nl_link_up(struct mtk_net_nl *nl, int ifindex, struct mtk_err **err)
 
 /* Deletes link `name`; a missing link is not an error. */
 int mtk_net_nl_link_del(struct mtk_net_nl *nl, const char *name, struct mtk_err **err);
+/* Deletes every link of a group in one batch (one wait for the kernel's
+ * RCU grace periods instead of one per link). */
+int mtk_net_nl_group_del(struct mtk_net_nl *nl, uint32_t group, struct mtk_err **err);
 
 /* Adds an address (AF_INET 4 bytes / AF_INET6 16 bytes, network order); an
  * IPv6 one without duplicate address detection.  An existing one is kept. */
@@ -56,7 +60,8 @@ int mtk_net_nl_route_default(struct mtk_net_nl *nl, int family, const void *gw,
 
 struct mtk_net_nl_link {
   int index;
-  int master; /* index of the bridge it is enslaved to, 0 = none */
+  int master;     /* index of the bridge it is enslaved to, 0 = none */
+  uint32_t group; /* link group (IFLA_GROUP) */
   char name[IF_NAMESIZE];
   char kind[16];   /* "bridge", "veth", ... or "" */
   char alias[256]; /* IFLA_IFALIAS or "" */

@@ -244,6 +244,21 @@ int mtk_net_rec_subnet(const json_t *rec, struct mtk_net_cidr4 *subnet, uint32_t
 
 /* --------------------------------------------------------------- bridges */
 
+uint32_t mtk_net_rec_group(const json_t *rec)
+{
+  const char *id = json_string_value(json_object_get(rec, "Id"));
+  const char *name = json_string_value(json_object_get(rec, "Name"));
+  if (!id || !name || strcmp(name, MTK_NET_DEFAULT) != 0)
+    return 0;
+  unsigned char h[32];
+  struct mtk_sha256 s;
+  mtk_sha256_init(&s);
+  mtk_sha256_update(&s, id, strlen(id));
+  mtk_sha256_final_raw(&s, h);
+  uint32_t v = (uint32_t) h[0] << 24 | (uint32_t) h[1] << 16 | (uint32_t) h[2] << 8 | h[3];
+  return (v & 0x3fffffffu) | 0x40000000u;
+}
+
 char *mtk_net_alias(const char *root, const char *fields)
 {
   char tag[9], real[PATH_MAX];
@@ -333,7 +348,7 @@ int mtk_net_bridge_ensure(struct mtk_net_nl *nl, const char *root, json_t *rec, 
   if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
     return mtk_err_set(err, errno, "getrandom: %s", strerror(errno));
   mac[0] = (uint8_t) ((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
-  if (mtk_net_nl_bridge_add(nl, name, mac, alias, err) < 0)
+  if (mtk_net_nl_bridge_add(nl, name, mac, alias, mtk_net_rec_group(rec), err) < 0)
     return -1;
   int idx = mtk_net_nl_ifindex(nl, name, err);
   if (idx <= 0 || bridge_addrs(nl, idx, rec, err) < 0) {

@@ -308,12 +308,44 @@ int mtk_net_ensure_default(const char *root, json_t **out, struct mtk_err **err)
   return r;
 }
 
-int mtk_net_idle(struct mtk_net_nl *nl, const json_t *rec, struct mtk_err **err)
+static bool is_default(const json_t *rec)
 {
-  if (strcmp(json_string_value(json_object_get(rec, "Name")), MTK_NET_DEFAULT) != 0 ||
-      json_object_size(json_object_get(rec, "Containers")) > 0)
+  return strcmp(json_string_value(json_object_get(rec, "Name")), MTK_NET_DEFAULT) == 0;
+}
+
+bool mtk_net_idle_batch(struct mtk_net_nl *nl, const json_t *rec, const char *ctr_id)
+{
+  json_t *ctrs = json_object_get(rec, "Containers");
+  uint32_t g = mtk_net_rec_group(rec);
+  const char *veth = json_string_value(json_object_get(json_object_get(ctrs, ctr_id), "Veth"));
+  const char *br = mtk_net_rec_bridge(rec);
+  if (!g || !veth || !br || !is_default(rec) || json_object_size(ctrs) != 1 ||
+      !json_object_get(ctrs, ctr_id))
+    return false;
+  mtk_autofree struct mtk_net_nl_link *v = NULL;
+  size_t n = 0;
+  if (mtk_net_nl_links(nl, &v, &n, NULL) < 0)
+    return false;
+  /* Only the bridge and this veth may be in the group: a group is a plain
+   * number, and another program could use the same one. */
+  int seen = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].group != g)
+      continue;
+    if (strcmp(v[i].name, br) != 0 && strcmp(v[i].name, veth) != 0)
+      return false;
+    seen++;
+  }
+  return seen == 2;
+}
+
+int mtk_net_idle(struct mtk_net_nl *nl, const json_t *rec, bool batch, struct mtk_err **err)
+{
+  if (!is_default(rec) || json_object_size(json_object_get(rec, "Containers")) > 0)
     return 0;
-  if (mtk_net_nl_link_del(nl, mtk_net_rec_bridge(rec), err) < 0)
+  int r = batch ? mtk_net_nl_group_del(nl, mtk_net_rec_group(rec), err)
+                : mtk_net_nl_link_del(nl, mtk_net_rec_bridge(rec), err);
+  if (r < 0)
     return -1;
   return mtk_net_nft_sync(nl, err);
 }

@@ -224,7 +224,8 @@ static int make_link(struct conn *c, int br_idx, struct mtk_err **err)
   veth_name(c->ctr_id, net_id, c->veth);
   if (mtk_net_nl_link_del(c->nl, c->veth, err) < 0)
     return -1;
-  if (mtk_net_nl_veth_add(c->nl, c->veth, alias, br_idx, c->ifname, mac, c->nsfd, err) < 0)
+  if (mtk_net_nl_veth_add(c->nl, c->veth, alias, mtk_net_rec_group(c->rec), br_idx, c->ifname, mac,
+                          c->nsfd, err) < 0)
     return -1;
   if (ns_configure(&c->ns, c->ifname, &c->a,
                    c->req->default_route && !json_is_true(json_object_get(c->rec, "Internal")),
@@ -299,7 +300,7 @@ int mtk_net_connect(const char *root, const char *ctr_id, const char *ctr_name,
     r = connect_locked(&c, endpoint, err);
   if (r < 0) {
     if (c.rec)
-      mtk_net_idle(&nl, c.rec, NULL);
+      mtk_net_idle(&nl, c.rec, false, NULL);
     mtk_err_wrap(err, "connecting container %.12s to network %s", ctr_id,
                  req->network ? req->network : MTK_NET_DEFAULT);
   }
@@ -313,6 +314,19 @@ int mtk_net_connect(const char *root, const char *ctr_id, const char *ctr_name,
 
 /* ------------------------------------------------------------ disconnect */
 
+/* Drops the container's endpoint and saves the record; the default
+ * network's last endpoint takes the bridge along, in one batch with its
+ * veth when they share a link group that holds nothing else. */
+static int leave(const char *root, struct mtk_net_nl *nl, json_t *rec, const char *ctr_id,
+                 struct mtk_err **err)
+{
+  bool batch = mtk_net_idle_batch(nl, rec, ctr_id);
+  if (mtk_net_ep_drop(batch ? NULL : nl, rec, ctr_id, err) < 0 ||
+      mtk_net_record_save(root, rec, err) < 0)
+    return -1;
+  return mtk_net_idle(nl, rec, batch, err);
+}
+
 int mtk_net_disconnect(const char *root, const char *ctr_id, const char *network,
                        struct mtk_err **err)
 {
@@ -325,17 +339,17 @@ int mtk_net_disconnect(const char *root, const char *ctr_id, const char *network
   if (json_object_get(json_object_get(rec, "Containers"), ctr_id)) {
     r = mtk_net_nl_open(&nl, err);
     if (r == 0)
-      r = mtk_net_ep_drop(&nl, rec, ctr_id, err);
-    if (r == 0)
-      r = mtk_net_record_save(root, rec, err);
-    if (r == 0)
-      r = mtk_net_idle(&nl, rec, err);
+      r = leave(root, &nl, rec, ctr_id, err);
     mtk_net_nl_close(&nl);
   }
   json_decref(rec);
   return r;
 }
 
+/* The veths are deleted here (about 30 ms of synchronize_net each) although
+ * the kernel would destroy them with the namespace: that happens in the
+ * background some 10-40 ms after the namespace's unmount, and a veth seen
+ * after `rm` returned looks like a leak. */
 int mtk_net_disconnect_all(const char *root, const char *ctr_id, struct mtk_err **err)
 {
   mtk_autonetlock lk;
@@ -354,12 +368,7 @@ int mtk_net_disconnect_all(const char *root, const char *ctr_id, struct mtk_err 
       break;
     }
     /* Keep going after a failure: report the first one. */
-    /* The veth is deleted here (about 30 ms of synchronize_net) although the
-     * kernel would destroy it with the namespace: that happens in the
-     * background some 10-40 ms after the namespace's unmount, and a veth
-     * seen after `rm` returned looks like a leak. */
-    if (mtk_net_ep_drop(&nl, rec, ctr_id, err) < 0 || mtk_net_record_save(root, rec, err) < 0 ||
-        mtk_net_idle(&nl, rec, err) < 0)
+    if (leave(root, &nl, rec, ctr_id, err) < 0)
       r = -1;
   }
   mtk_net_nl_close(&nl);

@@ -99,6 +99,9 @@ char *mtk_net_alias(const char *root, const char *fields);
 int mtk_net_record_save(const char *root, json_t *rec, struct mtk_err **err);
 /* mtk_net_load without the default network's creation (records only). */
 int mtk_net_record_find(const char *root, const char *ref, json_t **out, struct mtk_err **err);
+/* The link group of the default network's bridge and veths (from its ID,
+ * 0x40000000 set), 0 for other networks. */
+uint32_t mtk_net_rec_group(const json_t *rec);
 /* The network's bridge name, subnet and gateway as recorded. */
 const char *mtk_net_rec_bridge(const json_t *rec);
 int mtk_net_rec_subnet(const json_t *rec, struct mtk_net_cidr4 *subnet, uint32_t *gateway,
@@ -112,8 +115,14 @@ int mtk_net_bridge_ensure(struct mtk_net_nl *nl, const char *root, json_t *rec, 
 /* The default network's bridge name: mtk0, or the next mtkN no link has. */
 int mtk_net_default_bridge_name(struct mtk_net_nl *nl, char out[IF_NAMESIZE], struct mtk_err **err);
 /* After endpoints were dropped: the default network's bridge goes with its
- * last endpoint (and the rules are rebuilt); other networks keep theirs. */
-int mtk_net_idle(struct mtk_net_nl *nl, const json_t *rec, struct mtk_err **err);
+ * last endpoint (and the rules are rebuilt); other networks keep theirs.
+ * With batch (see mtk_net_idle_batch), by its link group, which takes the
+ * last veth along. */
+int mtk_net_idle(struct mtk_net_nl *nl, const json_t *rec, bool batch, struct mtk_err **err);
+/* Whether dropping ctr_id empties the default network and its link group
+ * holds exactly its bridge and ctr_id's veth (deleting the group then costs
+ * one wait for the kernel instead of two: about 30 ms less). */
+bool mtk_net_idle_batch(struct mtk_net_nl *nl, const json_t *rec, const char *ctr_id);
 /* Under the locks: the default network, created when missing. */
 int mtk_net_default_locked(const char *root, struct mtk_net_nl *nl, json_t **out,
                            struct mtk_err **err);

@@ -110,6 +110,9 @@ has "app cannot go while c1/c2 run" "has active endpoints" "$out"
 # --- the default network and an internal one
 out=$(mx container run --rm busybox sh -c 'ip route; cat /etc/resolv.conf')
 has "bridge: a default route" "default via " "$out"
+bid=$(mx network inspect bridge | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['Id'][:12])")
+check "bridge: its bridge and veth left with the container" "" \
+  "$(ip -o link show | grep -F "path=$ROOT" | grep -F "net=$bid")"
 hasnt "bridge: no loopback nameserver" "nameserver 127." "$out"
 out=$(mx container run --rm --network back busybox ip route)
 hasnt "internal: no default route" "default" "$out"

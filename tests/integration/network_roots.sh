@@ -82,6 +82,8 @@ has "root 2's bridge masquerades" "ip saddr $S2 oifname != \"$B2\" masquerade" "
 "$MTK" "${G1[@]}" network disconnect bridge a
 check "disconnect a" 0 $?
 check "root 1's bridge left with its last endpoint" no "$(link_exists "$B1")"
+check "... and so did the veth (no link of root 1)" "" \
+  "$(ip -o link show | grep -F "path=$(readlink -f "$T/r1")")"
 check "root 1 still has the bridge network" bridge "$("$MTK" "${G1[@]}" network ls --format json | python3 -c 'import json,sys; print(" ".join(json.loads(l)["Name"] for l in sys.stdin))')"
 "$MTK" "${G1[@]}" network prune -f >/dev/null
 check "root 1's prune: root 2's bridge stays" yes "$(link_exists "$B2")"
