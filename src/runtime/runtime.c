@@ -84,7 +84,7 @@ static void child_exec(const struct mtk_runtime *rt, char **argv, const struct m
   if (child_stdio(io) < 0)
     goto fail;
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-  execvp(argv[0], argv);
+  execv(argv[0], argv);
 fail:;
   int e = errno;
   if (write(err_pipe, &e, sizeof(e)) < 0)
@@ -374,7 +374,9 @@ static const struct mtk_runtime_ops runc_ops = {
     .ps = oci_ps,
 };
 
-static bool in_path(const char *prog)
+/* The program's path in PATH, resolved once: each exec then skips the
+ * search (execvp tries every directory before the right one). */
+static char *in_path(const char *prog)
 {
   const char *path = getenv("PATH");
   if (!path || !*path)
@@ -382,11 +384,12 @@ static bool in_path(const char *prog)
   mtk_autofree char *copy = mtk_xstrdup(path);
   char *save = NULL;
   for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-    mtk_autofree char *p = mtk_xasprintf("%s/%s", d, prog);
+    char *p = mtk_xasprintf("%s/%s", d, prog);
     if (access(p, X_OK) == 0)
-      return true;
+      return p;
+    free(p);
   }
-  return false;
+  return NULL;
 }
 
 struct mtk_runtime *mtk_runtime_new(const char *name, const char *runroot, struct mtk_err **err)
@@ -401,7 +404,8 @@ struct mtk_runtime *mtk_runtime_new(const char *name, const char *runroot, struc
     mtk_err_hint(err, "use --runtime crun or --runtime runc");
     return NULL;
   }
-  if (!in_path(ops->name)) {
+  char *binary = in_path(ops->name);
+  if (!binary) {
     mtk_err_set(err, ENOENT, "the OCI runtime '%s' is not installed", ops->name);
     mtk_err_hint(err, "install it (apt-get install %s) or choose another with --runtime",
                  ops->name);
@@ -409,7 +413,7 @@ struct mtk_runtime *mtk_runtime_new(const char *name, const char *runroot, struc
   }
   struct mtk_runtime *rt = mtk_xcalloc(1, sizeof(*rt));
   rt->ops = ops;
-  rt->binary = mtk_xstrdup(ops->name);
+  rt->binary = binary;
   rt->root = mtk_xasprintf("%s/runtime", runroot);
   rt->hide_cgroup2 = ops == &crun_ops && mtk_runtime_cgroup_mode() == MTK_CGROUP_HYBRID;
   return rt;

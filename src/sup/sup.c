@@ -571,28 +571,39 @@ static void start_failed(struct mtk_sup_ctr *c, int exit_code, const struct mtk_
   mtk_sup_ctr_save(c);
 }
 
-/* An attached terminal's size in config.json (process.consoleSize), so that
- * the pty has it from the start: a size copied once the runtime returned
- * would come after the container's first look at it. */
-static int console_size(struct mtk_sup_ctr *c, struct mtk_err **err)
+/* The last touches to config.json that only the supervisor knows: the
+ * attached terminal's size (process.consoleSize, so that the pty has it
+ * from the start: a size copied once the runtime returned would come after
+ * the container's first look at it) and, for crun, the precompiled seccomp
+ * filter (runtime.h). */
+static int finish_config(struct mtk_sup_ctr *c, struct mtk_err **err)
 {
   struct winsize ws;
   int term = c->attach.in_fd >= 0 ? c->attach.in_fd : c->attach.out_fd;
-  if (!c->tty || !c->attached || term < 0 || ioctl(term, TIOCGWINSZ, &ws) < 0 || !ws.ws_row ||
-      !ws.ws_col)
+  bool size = c->tty && c->attached && term >= 0 && ioctl(term, TIOCGWINSZ, &ws) == 0 &&
+              ws.ws_row && ws.ws_col;
+  if (!size && strcmp(c->rt->ops->name, "crun") != 0)
     return 0;
   mtk_autofree char *path = mtk_xasprintf("%s/config.json", c->bundle.dir);
   json_error_t je;
   json_t *spec = json_load_file(path, 0, &je);
   json_t *proc = json_object_get(spec, "process");
-  int rc = 0;
   if (!json_is_object(proc)) {
-    rc = mtk_err_set(err, EINVAL, "%s: %s", path, spec ? "no process" : je.text);
-  } else {
+    json_decref(spec);
+    return mtk_err_set(err, EINVAL, "%s: %s", path, spec ? "no process" : je.text);
+  }
+  if (size)
     json_object_set_new(proc, "consoleSize",
                         json_pack("{s:i, s:i}", "height", ws.ws_row, "width", ws.ws_col));
+  mtk_autofree char *cache = mtk_xasprintf("%s/seccomp", c->sup->runroot);
+  bool changed = false;
+  int rc = mtk_runtime_seccomp_precompile(c->rt, spec, cache, &changed, err);
+  if (rc == 0 && (size || changed)) {
+    /* the bundle lives as long as this run: no fsync */
     mtk_autofree char *text = json_dumps(spec, JSON_COMPACT);
-    rc = mtk_file_write_atomic(path, text, strlen(text), 0600, err);
+    mtk_autoclose int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (!text || fd < 0 || mtk_file_write_all(fd, text, strlen(text)) < 0)
+      rc = mtk_err_set(err, errno ? errno : EIO, "writing %s: %s", path, strerror(errno));
   }
   json_decref(spec);
   return rc;
@@ -612,7 +623,7 @@ static int prepare(struct mtk_sup_ctr *c, struct mtk_err **err)
   if (mkdir(c->rt->root, 0700) < 0 && errno != EEXIST)
     return mtk_err_set(err, errno, "creating %s: %s", c->rt->root, strerror(errno));
   mtk_runtime_set_log(c->rt, c->bundle.log_file);
-  if (console_size(c, err) < 0 || mtk_sup_log_open(&c->log, c->bundle.ctr_log, err) < 0)
+  if (finish_config(c, err) < 0 || mtk_sup_log_open(&c->log, c->bundle.ctr_log, err) < 0)
     return -1;
   return mtk_sup_net_start(c, err);
 }
