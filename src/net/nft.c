@@ -57,8 +57,9 @@ static bool alias_field(const char *alias, const char *key, char *out, size_t ca
 static bool parse_bridge(const char *name, const char *alias, struct br *b)
 {
   char internal[4] = "";
-  if (strncmp(name, "mtk", 3) != 0 || strncmp(alias, "mtk ", 4) != 0)
-    return false;
+  if (strncmp(name, "mtk", 3) != 0 || strncmp(alias, "mtk ", 4) != 0 ||
+      name[strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")])
+    return false; /* a name that could not stand between quotes in the ruleset */
   b->name = name;
   if (!alias_field(alias, "subnet", b->subnet, sizeof(b->subnet)))
     b->subnet[0] = '\0';

@@ -56,6 +56,15 @@ static int test_rules(void)
   return fail;
 }
 
+static int test_bad_name(void)
+{
+  const char *names[] = {"mtk\"x", "mtk x"};
+  const char *aliases[] = {"mtk root=1 net=2 subnet=10.0.0.0/8 internal=0",
+                           "mtk root=1 net=2 subnet=10.0.0.0/8 internal=0"};
+  MTK_ASSERT(mtk_net_nft_ruleset(names, aliases, 2) == NULL);
+  return 0;
+}
+
 static int test_bad_alias(void)
 {
   const char *names[] = {"mtkbr-x"};
@@ -92,6 +101,7 @@ int main(void)
       {"no mtk bridge, no table", test_no_bridge},
       {"rules for a normal and an internal network", test_rules},
       {"an alias with a bad subnet gives no masquerade", test_bad_alias},
+      {"link names that could break the ruleset are skipped", test_bad_name},
       {"resolv.conf text", test_resolv},
       {NULL, NULL},
   };
