@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,8 @@ static int monitor_main(const char *root, const char *runroot, const char *id, i
   send_outcome(3, rc, code, e);
   close(3);
   mtk_err_free(&e);
+  /* the CLI's heap came along with the fork: give back what is free */
+  malloc_trim(0);
   loop_finish(&loop, s);
   return rc < 0 ? 1 : 0;
 }
