@@ -43,15 +43,22 @@ struct mtk_sup_attach {
   int in_fd;  /* our stdin, relayed to the container when OpenStdin (-1 = none) */
   int out_fd; /* where stdout goes (and with Tty the pty output) (-1 = nowhere) */
   int err_fd; /* where stderr goes (-1 = nowhere) */
-  /* with Tty and in_fd a terminal: raw mode while attached (restored on
-   * every exit path), window size copied at start and on SIGWINCH; */
-  /* without Tty: SIGINT, SIGTERM, SIGHUP, SIGQUIT received by the supervisor
-   * are forwarded to the container (runtime kill) - `docker run` semantics. */
+  /* with Tty and OpenStdin and in_fd a terminal: raw mode while attached
+   * (restored on every exit path), the window size in config.json's
+   * process.consoleSize before the start and copied again on SIGWINCH.
+   * OpenStdin with an in_fd that epoll cannot watch (a regular file,
+   * /dev/null) hands that fd to the container as its stdin; else it is
+   * relayed (bounded buffer), and its EOF closes the container's stdin. */
+  /* sig_proxy: SIGINT, SIGTERM, SIGHUP, SIGQUIT received by this process are
+   * forwarded to the container's PID 1 (kill(2): it is our unreaped child,
+   * so its PID cannot be reused) - `docker run` semantics.  With a tty in
+   * raw mode, the keyboard's Ctrl-C goes through the pty instead. */
   bool sig_proxy;
 };
 
 struct mtk_sup_cbs {
-  /* A whole line of output (no newline; partial only at EOF). */
+  /* A whole line of output (no newline; partial only at EOF; a line longer
+   * than 16 KiB comes in pieces of 16 KiB).  stream 1 = stdout, 2 = stderr. */
   void (*on_line)(void *data, const char *id, int stream, const char *line, size_t len);
   /* The container started (pid known, state running). */
   void (*on_start)(void *data, const char *id, pid_t pid);
@@ -62,29 +69,41 @@ struct mtk_sup_cbs {
 };
 
 /* A supervisor on `loop` for containers under root/runroot.  Sets
- * PR_SET_CHILD_SUBREAPER, installs the SIGCHLD handle. */
+ * PR_SET_CHILD_SUBREAPER, ignores SIGPIPE, installs the SIGCHLD handle (the
+ * only reaper of this process: never mix it with uv_spawn or waitpid(-1)
+ * elsewhere). */
 struct mtk_sup *mtk_sup_new(uv_loop_t *loop, const char *root, const char *runroot,
                             struct mtk_err **err);
-/* Closes the handles (does not stop containers; call after they exited). */
+/* Closes the handles (does not stop containers; call after they exited: a
+ * container still running is let go, unsupervised).  Run the loop once more
+ * afterwards (uv_run DEFAULT returns when done): the memory is released
+ * from the last close callback. */
 void mtk_sup_free(struct mtk_sup *s);
 
-/* Starts the created or exited container `id`; returns once it runs (state
- * running written) or failed (then nothing is left: teardown done, state
- * exited with Error, *exit_code Docker's 125/126/127 for runtime errors: a
- * missing command gives 127 with the runtime's message "executable file not
- * found in $PATH").  attach and cbs may be NULL. */
+/* Starts the created or exited container `id` (ID, prefix or name); returns
+ * once it runs (state running written) or failed (then nothing is left:
+ * teardown done, state exited with Error, *exit_code Docker's 125/126/127
+ * for runtime errors: a missing command gives 127 with the runtime's message
+ * "executable file not found in $PATH"; with AutoRemove the container is
+ * removed).  attach and cbs may be NULL; both are copied.  The start blocks
+ * the loop for one runtime exec (crun: about 10-20 ms).  Already running
+ * under this supervisor: 0; under another monitor: EBUSY. */
 int mtk_sup_start(struct mtk_sup *s, const char *id, const struct mtk_sup_attach *attach,
                   const struct mtk_sup_cbs *cbs, int *exit_code, struct mtk_err **err);
 
 /* Asynchronous stop on the loop (the rule of mtk_ctr_stop: SigCgt read after
- * sending; SIGKILL at once when not caught, else after timeout s).  done is
- * called after the exit was recorded. */
+ * sending; SIGKILL at once when not caught, else after timeout s; sig 0 =
+ * Config.StopSignal else SIGTERM, timeout -1 = Config.StopTimeout else 10).
+ * Marks ManualStop (no restart).  done (may be NULL) is called from the loop
+ * after the exit was recorded; a container waiting for a restart is stopped
+ * at once.  ENOENT when the container is not supervised here. */
 typedef void (*mtk_sup_done_cb)(void *data, const char *id, int exit_code, bool not_caught,
                                 bool killed);
 int mtk_sup_stop(struct mtk_sup *s, const char *id, int sig, int timeout, mtk_sup_done_cb done,
                  void *data, struct mtk_err **err);
 
-/* Number of containers still running under this supervisor. */
+/* Number of containers still running under this supervisor, those whose
+ * exit is being recorded and those waiting for a restart included. */
 size_t mtk_sup_running(const struct mtk_sup *s);
 
 /* ------------------------------------------------------------------ exec */
@@ -100,14 +119,19 @@ struct mtk_sup_exec_opts {
   double timeout; /* seconds, 0 = none (health checks: kill on timeout) */
 };
 
-/* Runs a process in the running container `id` (runtime exec with a
- * --process JSON built by src/oci/spec.h rules: env = container env +
- * extra, user resolved in the rootfs, caps as the container's).  With
- * attach: relays like mtk_sup_start (tty via console socket, raw mode,
- * SIGWINCH).  done gets the exit code (126/127 as docker exec for a command
- * that cannot run; -1 for a timeout); output (without attach) goes to
- * `out`/`len` of the callback, capped at 4 KiB as Docker keeps for health
- * checks. */
+/* Runs a process in the running container `id` (the container's process
+ * JSON from its bundle with: args = cmd, env = container env + extra, user
+ * resolved in the rootfs (HOME from its passwd entry), cwd, terminal, all
+ * capabilities when privileged), started with `exec --detach --pid-file`
+ * so that the process is our child (subreaper) and a timeout can kill it.
+ * The container need not be supervised here (a CLI may exec into a
+ * container of a monitor).  With attach: relays like mtk_sup_start (tty via
+ * console socket with the terminal's size, raw mode, SIGWINCH; sig_proxy
+ * forwards to the process when not a tty).  done gets the exit code (126/127
+ * as docker exec for a command that cannot run, with the runtime's message
+ * as `out`; -1 for a timeout); output (without attach) goes to `out`/`len`,
+ * the first 4 KiB as Docker keeps for health checks.  done is not called
+ * when this returns an error. */
 typedef void (*mtk_sup_exec_cb)(void *data, int exit_code, const char *out, size_t len);
 int mtk_sup_exec(struct mtk_sup *s, const char *id, const struct mtk_sup_exec_opts *o,
                  const struct mtk_sup_attach *attach, mtk_sup_exec_cb done, void *data,
