@@ -55,8 +55,8 @@ rps() { wrk "${WRK_ARGS[@]}" "$1" | awk '/^Requests\/sec:/ {print $2}'; }
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 wait_http() {
   for _ in $(seq 100); do
-    curl -sf -o /dev/null "$1" && return 0
-    sleep 0.1
+    curl -sf -m 1 -o /dev/null "$1" && return 0
+    sleep 0.2
   done
   echo "no answer from $1" >&2
   return 1

@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -220,7 +221,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
   struct tconn *c = b->c;
   if (status == UV_ECANCELED || c->closing)
     return;
-  if (status < 0) {
+  if (status < 0 && !b->eof) { /* one that sent EOF and left (ENOTCONN) lost nothing */
     conn_close(c, true);
     return;
   }
@@ -229,15 +230,21 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     conn_close(c, false);
 }
 
-/* EOF from a: shut the write half towards b once b's queue is written. */
+/* EOF from a: shut the write half towards b once b's queue is written.
+ * When b sent EOF before and nothing waits to be written either way, what
+ * is left is to close both (close sends the FIN): no shutdown needed. */
 static void half_close(struct tconn *c, struct side *a, struct side *b)
 {
   a->eof = true;
   a->paused = false;
   uv_read_stop((uv_stream_t *) &a->tcp);
+  if (b->eof && a->tcp.write_queue_size == 0 && b->tcp.write_queue_size == 0) {
+    conn_close(c, false);
+    return;
+  }
   b->shut.data = b;
   if (uv_shutdown(&b->shut, (uv_stream_t *) &b->tcp, on_shutdown) < 0)
-    conn_close(c, true);
+    conn_close(c, !b->eof);
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
@@ -291,6 +298,19 @@ static void forward(struct tconn *c, struct side *a, struct side *b, char *base,
   }
 }
 
+/* Whether the EOF libuv reported is a reset: after a short read, libuv
+ * turns POLLHUP into EOF without reading again, and a reset that came with
+ * the last data (POLLHUP too) would pass for a clean close. */
+static bool reset_seen(uv_tcp_t *t)
+{
+  uv_os_fd_t fd;
+  int e = 0;
+  socklen_t len = sizeof(e);
+  if (uv_fileno((uv_handle_t *) t, &fd) < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+    return false;
+  return e != 0;
+}
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
   struct side *a = st->data;
@@ -304,7 +324,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     chunk_put(c->px, chunk_of(buf->base));
   if (nread == 0 || c->closing)
     return;
-  if (nread == UV_EOF)
+  if (nread == UV_EOF && !reset_seen(&a->tcp))
     half_close(c, a, b);
   else
     conn_close(c, true);
@@ -355,8 +375,7 @@ static void on_accept(uv_stream_t *server, int status)
     conn_close(c, false);
     return;
   }
-  uv_tcp_nodelay(&c->s[0].tcp, 1);
-  c->connect.data = c;
+  c->connect.data = c; /* TCP_NODELAY: inherited from the listener */
   if (uv_tcp_connect(&c->connect, &c->s[1].tcp, (struct sockaddr *) &l->target, on_connect) < 0)
     conn_close(c, true);
 }
@@ -593,6 +612,8 @@ static int open_socket(const struct sockaddr *sa, bool udp)
   int one = 1;
   if (!udp && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
     goto fail;
+  if (!udp) /* accepted sockets inherit it: one setsockopt less per connection */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
     goto fail;
   if (bind(fd, sa, (socklen_t) addr_len(sa)) < 0 || (!udp && listen(fd, SOMAXCONN) < 0))
