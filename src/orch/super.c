@@ -103,13 +103,23 @@ static void on_line(void *data, const char *id, int stream, const char *line, si
   mtk_strbuf_free(&sb);
 }
 
-/* A progress line as docker compose prints them: " ✔ Container x  Started". */
+/* A progress line as docker compose prints them: " ✔ Container x  Started"
+ * (to the terminal, or for a detached supervisor through the pipe to the
+ * CLI that waits for the start). */
 static void progress(struct super *s, const char *name, const char *what)
 {
-  if (s->o->detach && s->notify_fd < 0)
+  bool done = strcmp(what, "Starting") != 0;
+  const char *mark = !done ? " " : s->o->color ? "\033[32m\u2714\033[0m" : "\u2714";
+  if (s->o->detach) {
+    if (s->notify_fd < 0)
+      return;
+    mtk_autofree char *line = mtk_xasprintf("P  %s Container %s  %s\n", mark, name, what);
+    if (write(s->notify_fd, line, strlen(line)) < 0) {
+      /* the CLI is gone */
+    }
     return;
-  fprintf(stderr, " %s Container %-*s  %s\n", s->o->color ? "\033[32m\u2714\033[0m" : "\u2714",
-          s->width, name, what);
+  }
+  fprintf(stderr, " %s Container %s  %s\n", mark, name, what);
 }
 
 /* ---------------------------------------------------------------- gating */
@@ -601,12 +611,23 @@ static int run_detached(struct super *s, const struct mtk_project *p, const char
   }
   close(pfd[1]);
   waitpid(pid, NULL, 0);
+  /* "P text" lines are progress, printed as they come; the last line is
+   * "OK" or "ERR code message" */
   struct mtk_strbuf sb = MTK_STRBUF_INIT;
   char buf[512];
   ssize_t r;
-  while ((r = read(pfd[0], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
-    if (r > 0)
-      mtk_strbuf_add(&sb, buf, (size_t) r);
+  while ((r = read(pfd[0], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR)) {
+    if (r <= 0)
+      continue;
+    mtk_strbuf_add(&sb, buf, (size_t) r);
+    char *nl;
+    while (sb.buf && strncmp(sb.buf, "P ", 2) == 0 && (nl = strchr(sb.buf, '\n'))) {
+      fwrite(sb.buf + 2, 1, (size_t) (nl - sb.buf) - 1, stderr);
+      size_t used = (size_t) (nl - sb.buf) + 1;
+      memmove(sb.buf, sb.buf + used, sb.len - used + 1);
+      sb.len -= used;
+    }
+  }
   close(pfd[0]);
   int rc = 0;
   if (!sb.buf || strncmp(sb.buf, "OK", 2) != 0) {

@@ -291,16 +291,25 @@ int mtk_ctr_wait(const char *root, const char *runroot, struct mtk_ctr *c, int *
   return 0;
 }
 
-/* Waits (bounded) for a live monitor to finish its own teardown and exit, so
- * that removing the directory does not race it. */
-static void wait_monitor_gone(const struct mtk_ctr *c)
+/* Waits (bounded) for a live monitor to finish its own teardown (the bundle
+ * directory goes last) or to exit, so that removing the directory does not
+ * race it.  A project's supervisor keeps running for the other containers,
+ * so its exit cannot be the signal. */
+static void wait_monitor_gone(const char *runroot, const struct mtk_ctr *c)
 {
   pid_t mon = (pid_t) json_integer_value(json_object_get(c->state, "MonitorPid"));
   if (!other_monitor(c))
     return;
   mtk_autoclose int fd = (int) syscall(SYS_pidfd_open, mon, 0);
-  if (fd >= 0)
-    wait_pidfd(fd, 5000);
+  mtk_autofree char *bundle = mtk_ctr_bundle_path(runroot, c->id);
+  for (int waited = 0; waited < 5000; waited += 10) {
+    if (access(bundle, F_OK) != 0 && errno == ENOENT)
+      return;
+    if (fd >= 0 && wait_pidfd(fd, 10) != 0)
+      return;
+    if (fd < 0)
+      usleep(10000);
+  }
 }
 
 static int remove_running(const char *root, const char *runroot, struct mtk_ctr *c,
@@ -318,7 +327,7 @@ static int remove_running(const char *root, const char *runroot, struct mtk_ctr 
   }
   if (settle(root, runroot, c, pid, 128 + SIGKILL, err) < 0)
     return -1;
-  wait_monitor_gone(c);
+  wait_monitor_gone(runroot, c);
   return 0;
 }
 
@@ -339,7 +348,7 @@ int mtk_ctr_remove(const char *root, const char *runroot, struct mtk_ctr *c, boo
     if (remove_running(root, runroot, c, err) < 0)
       return -1;
   } else {
-    wait_monitor_gone(c);
+    wait_monitor_gone(runroot, c);
   }
   if (mtk_ctr_teardown(root, runroot, c, err) < 0)
     return -1;
