@@ -444,7 +444,7 @@ static int parse_up(const struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, in
 }
 
 /* Carries out the removals and creations of the plan; the IDs to start go
- * to *ids. */
+ * to *ids (copies, owned by the caller). */
 static int apply_plan(const struct mtk_cli *cli, const struct mtk_project *p,
                       const struct mtk_orch_plan *plan, struct mtk_ctr **ctrs, size_t n_ctrs,
                       const struct up_opts *o, struct mtk_cli_strv *ids, struct mtk_err **err)
@@ -467,7 +467,7 @@ static int apply_plan(const struct mtk_cli *cli, const struct mtk_project *p,
   for (size_t i = 0; i < plan->n; i++) {
     const struct mtk_orch_step *st = &plan->steps[i];
     if (st->action == MTK_ORCH_START) {
-      mtk_cli_strv_push(ids, st->ctr_id);
+      mtk_cli_strv_push(ids, mtk_xstrdup(st->ctr_id));
       continue;
     }
     if (st->action == MTK_ORCH_KEEP) {
@@ -486,7 +486,7 @@ static int apply_plan(const struct mtk_cli *cli, const struct mtk_project *p,
       return mtk_err_wrap(err, "service %s", st->service);
     status_line(cli, "Container", st->name,
                 st->action == MTK_ORCH_RECREATE ? "Recreated" : "Created");
-    mtk_cli_strv_push(ids, c->id);
+    mtk_cli_strv_push(ids, mtk_xstrdup(c->id));
   }
   return 0;
 }
@@ -572,6 +572,8 @@ out:
   for (size_t i = 0; i < n_ctrs; i++)
     mtk_ctr_free(ctrs[i]);
   free(ctrs);
+  for (size_t i = 0; i < ids.n; i++) /* copies: the containers they came from are gone */
+    free((char *) ids.v[i]);
   mtk_cli_strv_free(&ids);
   mtk_cli_strv_free(&o.scale);
   return rc < 0 ? rc : exit_code;
