@@ -122,6 +122,19 @@ static const char project_exec_options[] =
     "      --index N              Which replica (default 1)\n"
     "  -h, --help                 Print this help\n";
 
+static const char project_run_options[] =
+    "      --rm                   Remove the container when it exits\n"
+    "  -d, --detach               Run in the background, print the container name\n"
+    "  -e, --env KEY=VAL          Set an environment variable\n"
+    "  -u, --user USER            Run as this user\n"
+    "  -w, --workdir DIR          Working directory\n"
+    "      --entrypoint CMD       Override the entrypoint\n"
+    "      --name NAME            Name the container\n"
+    "      --service-ports        Publish the service's ports\n"
+    "      --no-deps              Do not start the services it depends on\n"
+    "  -T, --no-TTY               Do not allocate a pseudo-TTY\n"
+    "  -h, --help                 Print this help\n";
+
 static const char down_options[] =
     "  -v, --volumes              Also remove the project's named volumes\n"
     "      --remove-orphans       Also remove containers of services no longer in the file\n"
@@ -446,7 +459,10 @@ const struct mtk_cli_cmd mtk_cli_commands[] = {
      .summary = "Parse, resolve and render the compose files in canonical format",
      .options = config_options,
      .run = mtk_cli_config},
-    VERB(NULL, "create", "[OPTIONS] [SERVICE...]", "Create containers for the services"),
+    {.name = "create",
+     .args = "[OPTIONS] [SERVICE...]",
+     .summary = "Create containers for the services",
+     .run = mtk_cli_project_create},
     {.name = "down",
      .args = "[OPTIONS]",
      .summary = "Stop and remove containers and networks",
@@ -468,7 +484,10 @@ const struct mtk_cli_cmd mtk_cli_commands[] = {
      .summary = "View output from containers",
      .options = project_logs_options,
      .run = mtk_cli_project_logs},
-    VERB(NULL, "ls", "[OPTIONS]", "List projects"),
+    {.name = "ls",
+     .args = "[OPTIONS]",
+     .summary = "List projects (-a: also stopped ones; --format json)",
+     .run = mtk_cli_project_ls},
     VERB(NULL, "pause", "[SERVICE...]", "Pause services"),
     {.name = "port",
      .args = "[OPTIONS] SERVICE PRIVATE_PORT",
@@ -491,8 +510,11 @@ const struct mtk_cli_cmd mtk_cli_commands[] = {
      .summary = "Remove stopped service containers",
      .options = project_rm_options,
      .run = mtk_cli_project_rm},
-    VERB(NULL, "run", "[OPTIONS] SERVICE [COMMAND] [ARGS...]",
-         "Run a one-off command on a service"),
+    {.name = "run",
+     .args = "[OPTIONS] SERVICE [COMMAND] [ARGS...]",
+     .summary = "Run a one-off command on a service",
+     .options = project_run_options,
+     .run = mtk_cli_project_run},
     {.name = "start",
      .args = "[SERVICE...]",
      .summary = "Start services",
@@ -512,8 +534,10 @@ const struct mtk_cli_cmd mtk_cli_commands[] = {
      .summary = "Create and start containers",
      .options = up_options,
      .run = mtk_cli_up},
-    VERB(NULL, "wait", "SERVICE [SERVICE...] [OPTIONS]",
-         "Block until the containers of the services stop"),
+    {.name = "wait",
+     .args = "SERVICE [SERVICE...]",
+     .summary = "Block until the containers of the services stop",
+     .run = mtk_cli_project_wait},
     {.name = "container",
      .args = "COMMAND",
      .summary = "Manage containers",

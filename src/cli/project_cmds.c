@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/project.h"
 #include "orch/orch.h"
 #include "runtime/container.h"
+#include "sup/sup.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
@@ -585,4 +587,256 @@ int mtk_cli_project_top(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int 
   }
   sel_free(&s);
   return rc;
+}
+
+/* ------------------------------------------------------------------ run */
+
+/* `run [OPTIONS] SERVICE [COMMAND...]`: a one-off container of the service
+ * (its dependencies started first unless --no-deps), attached. */
+int mtk_cli_project_run(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                        struct mtk_err **err)
+{
+  static const struct option longopts[] = {
+      {"rm", no_argument, NULL, 'R'},
+      {"detach", no_argument, NULL, 'd'},
+      {"env", required_argument, NULL, 'e'},
+      {"user", required_argument, NULL, 'u'},
+      {"workdir", required_argument, NULL, 'w'},
+      {"entrypoint", required_argument, NULL, 'E'},
+      {"name", required_argument, NULL, 'n'},
+      {"service-ports", no_argument, NULL, 'P'},
+      {"no-deps", no_argument, NULL, 'D'},
+      {"no-TTY", no_argument, NULL, 'T'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  bool rm = false, detach = false, service_ports = false, no_deps = false;
+  bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+  const char *user = NULL, *workdir = NULL, *entrypoint = NULL, *name = NULL;
+  struct mtk_cli_strv env = {0};
+  opterr = 0;
+  optind = 0;
+  for (int c; (c = getopt_long(argc, argv, "+:de:u:w:Th", longopts, NULL)) != -1;) {
+    switch (c) {
+      case 'R':
+        rm = true;
+        break;
+      case 'd':
+        detach = true;
+        break;
+      case 'e':
+        mtk_cli_strv_push(&env, optarg);
+        break;
+      case 'u':
+        user = optarg;
+        break;
+      case 'w':
+        workdir = optarg;
+        break;
+      case 'E':
+        entrypoint = optarg;
+        break;
+      case 'n':
+        name = optarg;
+        break;
+      case 'P':
+        service_ports = true;
+        break;
+      case 'D':
+        no_deps = true;
+        break;
+      case 'T':
+        tty = false;
+        break;
+      case 'h':
+        mtk_cli_strv_free(&env);
+        mtk_cli_print_cmd_help(stdout, cmd);
+        return 0;
+      default:
+        mtk_cli_strv_free(&env);
+        return mtk_cli_getopt_error(cmd, c, argv, err);
+    }
+  }
+  if (optind >= argc) {
+    mtk_cli_strv_free(&env);
+    return mtk_cli_usage_error(cmd, err, "\"run\" requires at least 1 argument");
+  }
+  const char *service = argv[optind];
+  int rc = -1, code = 0;
+  json_t *req = NULL;
+  mtk_autoptr(mtk_project) p = mtk_cli_project_load(cli, err);
+  if (!p)
+    goto out;
+  json_t *svc = json_object_get(json_object_get(p->model, "services"), service);
+  if (!svc) {
+    mtk_err_set(err, ENOENT, "no such service: %s", service);
+    goto out;
+  }
+  /* the dependencies, as `up -d DEP...` would start them */
+  const char *dep;
+  json_t *v;
+  struct mtk_cli_strv up = {0};
+  mtk_cli_strv_push(&up, "up");
+  mtk_cli_strv_push(&up, "-d");
+  json_object_foreach(json_object_get(svc, "depends_on"), dep, v) mtk_cli_strv_push(&up, dep);
+  const struct mtk_cli_cmd *upcmd = mtk_cli_cmd_find(mtk_cli_commands, "up");
+  if (!no_deps && up.n > 2 && mtk_cli_up(cli, upcmd, (int) up.n, (char **) up.v, err) != 0) {
+    mtk_cli_strv_free(&up);
+    goto out;
+  }
+  mtk_cli_strv_free(&up);
+  req = mtk_orch_ctr_request(p, service, 1, err);
+  if (!req)
+    goto out;
+  json_t *labels = json_object_get(req, "Labels");
+  json_object_set_new(labels, MTK_LABEL_ONEOFF, json_string("True"));
+  json_object_del(labels, MTK_LABEL_NUMBER);
+  json_t *hc = json_object_get(req, "HostConfig");
+  if (!service_ports)
+    json_object_del(hc, "PortBindings");
+  json_object_set_new(hc, "RestartPolicy", json_pack("{s:s}", "Name", "no"));
+  json_object_set_new(hc, "AutoRemove", json_boolean(rm));
+  json_object_set_new(req, "Tty", json_boolean(tty && !detach));
+  json_object_set_new(req, "OpenStdin", json_boolean(!detach));
+  if (optind + 1 < argc) {
+    json_t *cmdv = json_array();
+    for (int k = optind + 1; k < argc; k++)
+      json_array_append_new(cmdv, json_string(argv[k]));
+    json_object_set_new(req, "Cmd", cmdv);
+  }
+  if (entrypoint)
+    json_object_set_new(req, "Entrypoint", json_pack("[s]", entrypoint));
+  if (user)
+    json_object_set_new(req, "User", json_string(user));
+  if (workdir)
+    json_object_set_new(req, "WorkingDir", json_string(workdir));
+  for (size_t k = 0; k < env.n; k++)
+    json_array_append_new(json_object_get(req, "Env"), json_string(env.v[k]));
+  mtk_autofree char *gen = NULL;
+  if (!name) {
+    unsigned r = (unsigned) getpid() ^ (unsigned) time(NULL);
+    gen = mtk_xasprintf("%s-%s-run-%06x", p->name, service, r & 0xffffff);
+    name = gen;
+  }
+  mtk_autoptr(mtk_ctr) c = NULL;
+  if (mtk_ctr_create(cli->root, cli->runroot, req, name, &c, err) < 0)
+    goto out;
+  if (detach) {
+    rc = mtk_sup_spawn_monitor(cli->root, cli->runroot, c->id, &code, err);
+    if (rc == 0)
+      printf("%s\n", name);
+  } else {
+    rc = mtk_sup_run_attached(cli->root, cli->runroot, c->id, &code, err);
+  }
+out:
+  json_decref(req);
+  mtk_cli_strv_free(&env);
+  return rc < 0 ? rc : code;
+}
+
+/* `create [SERVICE...]`: `up --no-start`. */
+int mtk_cli_project_create(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
+                           char **argv, struct mtk_err **err)
+{
+  struct mtk_cli_strv a = {0};
+  mtk_cli_strv_push(&a, "up");
+  mtk_cli_strv_push(&a, "--no-start");
+  for (int k = 1; k < argc; k++) {
+    if (strcmp(argv[k], "-h") == 0 || strcmp(argv[k], "--help") == 0) {
+      mtk_cli_strv_free(&a);
+      mtk_cli_print_cmd_help(stdout, cmd);
+      return 0;
+    }
+    mtk_cli_strv_push(&a, argv[k]);
+  }
+  int rc = mtk_cli_up(cli, mtk_cli_cmd_find(mtk_cli_commands, "up"), (int) a.n, (char **) a.v, err);
+  mtk_cli_strv_free(&a);
+  return rc;
+}
+
+/* `wait SERVICE...`: blocks until their containers stop; prints the exit
+ * codes. */
+int mtk_cli_project_wait(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                         struct mtk_err **err)
+{
+  struct pflags f;
+  bool help;
+  int i = pparse(cmd, argc, argv, &f, &help, err);
+  if (i < 0 || help)
+    return i < 0 ? i : 0;
+  if (i >= argc)
+    return mtk_cli_usage_error(cmd, err, "\"wait\" requires at least 1 argument");
+  struct sel s;
+  if (sel_load(cli, argv + i, (size_t) (argc - i), false, &s, err) < 0)
+    return -1;
+  int rc = 0, last = 0;
+  for (size_t k = 0; k < s.n && rc == 0; k++) {
+    rc = mtk_ctr_wait(cli->root, cli->runroot, s.v[k], &last, err);
+    if (rc == 0)
+      printf("%d\n", last);
+  }
+  sel_free(&s);
+  return rc;
+}
+
+/* `ls`: the projects that have containers, with their status counts. */
+int mtk_cli_project_ls(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                       struct mtk_err **err)
+{
+  struct pflags f;
+  bool help;
+  int i = pparse(cmd, argc, argv, &f, &help, err);
+  if (i < 0 || help)
+    return i < 0 ? i : 0;
+  struct mtk_ctr **all = NULL;
+  size_t n = 0;
+  if (mtk_ctr_list(cli->root, cli->runroot, &all, &n, err) < 0)
+    return -1;
+  json_t *projects = json_object(); /* name -> {running, exited, files} */
+  for (size_t k = 0; k < n; k++) {
+    const char *proj = mtk_orch_ctr_label(all[k], MTK_LABEL_PROJECT);
+    if (proj) {
+      json_t *e = json_object_get(projects, proj);
+      if (!e) {
+        e = json_pack("{s:i, s:i, s:s}", "running", 0, "exited", 0, "files",
+                      mtk_orch_ctr_label(all[k], MTK_LABEL_FILES) ?: "");
+        json_object_set_new(projects, proj, e);
+      }
+      const char *key = mtk_ctr_is_running(all[k]) ? "running" : "exited";
+      json_object_set_new(e, key, json_integer(json_integer_value(json_object_get(e, key)) + 1));
+    }
+    mtk_ctr_free(all[k]);
+  }
+  free(all);
+  bool json = f.format && strcmp(f.format, "json") == 0;
+  if (!json && !f.quiet)
+    printf("%-20s%-20s%s\n", "NAME", "STATUS", "CONFIG FILES");
+  json_t *out = json_array();
+  const char *name;
+  json_t *e;
+  json_object_foreach(projects, name, e)
+  {
+    int r = (int) json_integer_value(json_object_get(e, "running"));
+    int x = (int) json_integer_value(json_object_get(e, "exited"));
+    if (!f.all && r == 0)
+      continue;
+    mtk_autofree char *status = r && x ? mtk_xasprintf("running(%d), exited(%d)", r, x)
+                                : r    ? mtk_xasprintf("running(%d)", r)
+                                       : mtk_xasprintf("exited(%d)", x);
+    const char *files = json_string_value(json_object_get(e, "files"));
+    if (json)
+      json_array_append_new(
+          out, json_pack("{s:s, s:s, s:s}", "Name", name, "Status", status, "ConfigFiles", files));
+    else if (f.quiet)
+      printf("%s\n", name);
+    else
+      printf("%-20s%-20s%s\n", name, status, files);
+  }
+  if (json) {
+    mtk_autofree char *t = json_dumps(out, JSON_COMPACT);
+    printf("%s\n", t);
+  }
+  json_decref(out);
+  json_decref(projects);
+  return 0;
 }
