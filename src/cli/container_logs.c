@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 #include "util/strbuf.h"
 
 #define GETOPT_LOOP(shortopts, longopts)                                                           \
@@ -41,20 +42,6 @@ struct log_out {
   int failed_errno; /* a write failed (EPIPE: the reader went away) */
 };
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return false;
-    p += w;
-    n -= (size_t) w;
-  }
-  return true;
-}
-
 /* jsonmessage.RFC3339NanoFixed in UTC: 2006-01-02T15:04:05.000000000Z */
 static void stamp(int64_t ns, char out[40])
 {
@@ -78,7 +65,8 @@ static int log_record(void *data, int stream, int64_t ts_ns, const char *text, s
   mtk_strbuf_add(&sb, text, len);
   if (!partial)
     mtk_strbuf_addc(&sb, '\n');
-  if (!write_all(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, mtk_strbuf_str(&sb), sb.len)) {
+  if (mtk_file_write_all(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, mtk_strbuf_str(&sb), sb.len) <
+      0) {
     o->failed_errno = errno ? errno : EIO;
     return 1;
   }

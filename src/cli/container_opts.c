@@ -925,6 +925,24 @@ static bool user_network(const char *n)
   return n && strcmp(n, "none") && strcmp(n, "host") && strcmp(n, "bridge") && strcmp(n, "default");
 }
 
+/* docker appends -e after the env files "to allow override": the later
+ * value of a name wins, in the place of the first. */
+static void env_dedup(json_t *env)
+{
+  for (size_t i = 0; i < json_array_size(env); i++) {
+    const char *a = json_string_value(json_array_get(env, i));
+    size_t ka = strcspn(a, "=");
+    for (size_t j = json_array_size(env); j-- > i + 1;) {
+      const char *b = json_string_value(json_array_get(env, j));
+      if (strcspn(b, "=") != ka || strncmp(a, b, ka) != 0)
+        continue;
+      json_array_set(env, i, json_array_get(env, j));
+      json_array_remove(env, j);
+      break;
+    }
+  }
+}
+
 static int finish_env(struct flags *f, struct mtk_err **err)
 {
   json_t *env = json_array();
@@ -939,6 +957,7 @@ static int finish_env(struct flags *f, struct mtk_err **err)
     const char *val = eq ? NULL : getenv(e);
     json_array_append_new(env, val ? json_sprintf("%s=%s", e, val) : json_string(e));
   }
+  env_dedup(env);
   json_t *lines = json_array(), *labels = json_object();
   json_object_set_new(f->cfg, "Labels", labels);
   int r = 0;

@@ -302,10 +302,11 @@ static char *command_text(const struct mtk_ctr *c)
   mtk_strbuf_adds(&sb, path ? path : "");
   size_t i;
   json_t *a;
+  /* moby's daemon/list.go: arguments with a space are shown in single quotes */
   json_array_foreach(cfg_get(c, "Args", NULL), i, a)
   {
-    mtk_strbuf_addc(&sb, ' ');
-    mtk_strbuf_adds(&sb, json_string_value(a));
+    const char *s = json_string_value(a);
+    mtk_strbuf_addf(&sb, strchr(s, ' ') ? " '%s'" : " %s", s);
   }
   return mtk_strbuf_steal(&sb);
 }
@@ -670,7 +671,8 @@ static bool proc_read(pid_t pid, struct proc *p)
 {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-  mtk_autofree char *stat = mtk_file_read(path, 1 << 16, NULL, NULL);
+  size_t len = 0;
+  mtk_autofree char *stat = mtk_file_read(path, 1 << 16, &len, NULL);
   char *rp = stat ? strrchr(stat, ')') : NULL;
   if (!rp)
     return false;
@@ -686,7 +688,7 @@ static bool proc_read(pid_t pid, struct proc *p)
              &p->ppid, &p->tty, &p->utime, &p->stime, &p->start) != 5)
     return false;
   snprintf(path, sizeof(path), "/proc/%d/status", pid);
-  mtk_autofree char *status = mtk_file_read(path, 1 << 16, NULL, NULL);
+  mtk_autofree char *status = mtk_file_read(path, 1 << 16, &len, NULL);
   const char *u = status ? strstr(status, "\nUid:") : NULL;
   unsigned ruid = 0, euid = 0;
   if (u && sscanf(u + 5, "%u %u", &ruid, &euid) == 2)
@@ -759,7 +761,8 @@ static char *proc_line(const struct proc *p, double uptime, long hz, time_t boot
 static int top_proc(const pid_t *pids, size_t n)
 {
   double uptime = 0;
-  mtk_autofree char *up = mtk_file_read("/proc/uptime", 4096, NULL, NULL);
+  size_t len = 0;
+  mtk_autofree char *up = mtk_file_read("/proc/uptime", 4096, &len, NULL);
   if (up)
     uptime = strtod(up, NULL);
   long hz = sysconf(_SC_CLK_TCK);

@@ -58,7 +58,7 @@ snapshot() {
   grep -l -F "$T/" /proc/[0-9]*/mountinfo 2>/dev/null | grep -v -e "/proc/$$/" -e /proc/self/ |
     while read -r f; do echo "process ${f#/proc/}"; done
   pgrep -a -f -- "--root $T/run/runtime" || true
-  find "$T/run" 2>/dev/null | sort
+  find "$T/run" -not -path "$T/run/seccomp/*" 2>/dev/null | sort
   find "$T/root/containers" -mindepth 1 -maxdepth 1 -not -name '.*' 2>/dev/null | sort
 }
 
