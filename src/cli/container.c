@@ -23,7 +23,6 @@
 #include "image/progress.h"
 #include "image/store.h"
 #include "runtime/container.h"
-#include "runtime/runtime.h"
 #include "sup/sup.h"
 #include "util/cleanup.h"
 #include "util/gostr.h"
@@ -131,41 +130,6 @@ static int create_common(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int
   return r;
 }
 
-/* TRANSITION: while src/runtime/ctr*.c and src/sup/ are placeholders
- * (ENOSYS), a foreground run goes through the old runtime/container.c path
- * with the flags it knows.  Removed with mtk_container_run. */
-static int old_run(struct mtk_cli *cli, const struct mtk_cli_run *rr, int *code,
-                   struct mtk_err **err)
-{
-  json_t *req = rr->req, *hc = json_object_get(req, "HostConfig");
-  struct mtk_cli_strv env = {0}, cmdv = {0};
-  size_t i;
-  json_t *v;
-  json_array_foreach(json_object_get(req, "Env"), i, v)
-      mtk_cli_strv_push(&env, json_string_value(v));
-  json_array_foreach(json_object_get(req, "Cmd"), i, v)
-      mtk_cli_strv_push(&cmdv, json_string_value(v));
-  json_t *ep = json_object_get(req, "Entrypoint");
-  struct mtk_container_run_opts o = {
-      .image = rr->image,
-      .name = rr->name,
-      .env = env.v,
-      .n_env = env.n,
-      .workdir = json_string_value(json_object_get(req, "WorkingDir")),
-      .user = json_string_value(json_object_get(req, "User")),
-      .entrypoint = ep ? json_string_value(json_array_get(ep, 0)) : NULL,
-      .cmd = cmdv.v,
-      .n_cmd = cmdv.n,
-      .runtime = json_string_value(json_object_get(hc, "Runtime")),
-      .rm = json_is_true(json_object_get(hc, "AutoRemove")),
-  };
-  *code = MTK_CTR_EXIT_RUN_ERROR;
-  int r = mtk_container_run(cli->root, cli->runroot, &o, code, err);
-  mtk_cli_strv_free(&env);
-  mtk_cli_strv_free(&cmdv);
-  return r;
-}
-
 static int do_run(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv)
 {
   struct mtk_cli_run rr;
@@ -173,12 +137,6 @@ static int do_run(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, 
   mtk_autoptr(mtk_ctr) c = NULL;
   int r = create_common(cli, cmd, argc, argv, &rr, &c, &e);
   int code = MTK_CTR_EXIT_RUN_ERROR;
-  if (r < 0 && e->code == ENOSYS && !rr.detach) {
-    mtk_err_free(&e);
-    old_run(cli, &rr, &code, &e);
-    mtk_cli_run_clear(&rr);
-    return report(cli, &e, code);
-  }
   if (r == 1 || (r < 0 && e->code == ENOTTY))
     code = r == 1 ? 0 : 1;
   else if (r == 0 && rr.detach &&

@@ -4,7 +4,7 @@
  * host's cgroup layout with the hybrid-mode workaround (crun refuses a host whose cgroup2 hierarchy
  * at /sys/fs/cgroup/unified lists controllers: crun then runs in a private mount namespace in which
  * that hierarchy is unmounted, so it sees a plain v1 host; the host's mounts stay as they are). See
- * the design note MACHINE.md item 1.  Also: containers (container.c). */
+ * the design note MACHINE.md item 1.  Containers themselves are container.h's. */
 #ifndef MTK_RUNTIME_RUNTIME_H
 #define MTK_RUNTIME_RUNTIME_H
 
@@ -131,34 +131,5 @@ int mtk_runtime_seccomp_precompile(const struct mtk_runtime *rt, json_t *spec,
  * message: 127 (executable file not found), 126 (permission denied, not
  * executable), else 125. */
 int mtk_runtime_exit_code(const struct mtk_err *e);
-
-/* ------------------------------------------------------------ containers */
-
-/* What `mtk container run` asks for (container.c). */
-struct mtk_container_run_opts {
-  const char *image;      /* borrowed: name or ID of a local image */
-  const char *name;       /* borrowed: --name, or NULL (the short ID) */
-  const char *const *env; /* borrowed: -e K=V (or K: taken from our env), in order */
-  size_t n_env;
-  const char *workdir;    /* borrowed: -w, or NULL (the image's, else /) */
-  const char *user;       /* borrowed: -u user[:group], or NULL (the image's) */
-  const char *entrypoint; /* borrowed: --entrypoint ("" = none), or NULL */
-  const char *const *cmd; /* borrowed: the command after IMAGE, or n_cmd 0 */
-  size_t n_cmd;
-  const char *runtime; /* borrowed: "crun" (NULL) or "runc" */
-  bool rm;             /* --rm: remove everything afterwards */
-};
-
-/* Creates the container (<root>/containers/<id>/: config, upper, work; the
- * bundle in <runroot>/containers/<id>/ with config.json and the overlay
- * rootfs), runs it in the foreground with our stdout/stderr (stdin
- * /dev/null), forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, and undoes
- * everything in reverse order (runtime delete, umount, directories; with rm
- * also the container's own directory).  *exit_code gets the container's exit
- * status (128+N for signal N); on error (negative, *err set) it gets Docker's
- * code: 125 (no such image, name in use, runtime failure), 126 (command not
- * executable), 127 (command not found). */
-int mtk_container_run(const char *root, const char *runroot, const struct mtk_container_run_opts *o,
-                      int *exit_code, struct mtk_err **err);
 
 #endif
