@@ -21,6 +21,7 @@
 
 #include "image/archive_internal.h"
 #include "image/ref.h"
+#include "util/dl.h"
 #include "util/strbuf.h"
 
 #define COPY_BLOCK (1024 * 1024)
@@ -310,7 +311,7 @@ static int write_archive(struct mtk_store *st, const struct save *s, int fd, str
   mtk_autofree char *repos = repositories_json(s);
   struct archive *a = archive_write_new();
   if (!a)
-    abort();
+    return mtk_dl_fail(MTK_DL_ARCHIVE, err);
   archive_write_set_format_pax_restricted(a);
   archive_write_set_bytes_in_last_block(a, 1);
   int r = 0;

@@ -22,6 +22,7 @@
 
 #include "image/archive_internal.h"
 #include "image/ref.h"
+#include "util/dl.h"
 #include "util/path.h"
 #include "util/strbuf.h"
 
@@ -207,7 +208,7 @@ static int read_archive(struct loader *l, int fd, struct mtk_err **err)
 {
   struct archive *a = archive_read_new();
   if (!a)
-    abort();
+    return mtk_dl_fail(MTK_DL_ARCHIVE, err);
   archive_read_support_format_tar(a);
   archive_read_support_filter_gzip(a);
   archive_read_support_filter_zstd(a);

@@ -21,6 +21,7 @@
 #include "image/ref.h"
 #include "image/registry_internal.h"
 #include "util/cleanup.h"
+#include "util/dl.h"
 #include "util/sha256.h"
 
 #define MAX_REDIRECTS 5
@@ -71,7 +72,12 @@ struct mtk_registry *mtk_registry_new(const struct mtk_registry_opts *o, struct 
     mtk_err_set(err, EINVAL, "invalid registry host \"%s\"", host ? host : "");
     return NULL;
   }
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (cc != CURLE_OK) { /* libcurl missing (util/dl.h): its strerror says so */
+    mtk_err_set(err, mtk_dl_error(MTK_DL_CURL) ? ELIBACC : MTK_E_PULL, "%s",
+                curl_easy_strerror(cc));
+    return NULL;
+  }
   struct mtk_registry *r = mtk_xcalloc(1, sizeof(*r));
   r->host = mtk_xstrdup(host);
   r->insecure = o->insecure || host_loopback(host);

@@ -17,6 +17,7 @@
 
 #include "image/unpack_internal.h"
 #include "util/cleanup.h"
+#include "util/dl.h"
 
 #define READ_BLOCK (256 * 1024)
 
@@ -74,6 +75,8 @@ static int open_stream(struct stream *s, int fd, struct mtk_err **err)
 {
   struct archive_entry *re;
   s->raw = archive_read_new();
+  if (!s->raw && mtk_dl_error(MTK_DL_ARCHIVE)) /* libarchive missing (util/dl.h) */
+    return mtk_dl_fail(MTK_DL_ARCHIVE, err);
   s->md = EVP_MD_CTX_new();
   if (!s->raw || !s->md || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
     return mtk_err_set(err, ENOMEM, "cannot set up the layer reader");
