@@ -17,6 +17,7 @@ cleanup() {
   for id in $("$MTK" "${G[@]}" container ps -aq --no-trunc 2>/dev/null); do
     "$MTK" "${G[@]}" container rm -f "$id" >/dev/null 2>&1
   done
+  "$MTK" "${G[@]}" network prune -f >/dev/null 2>&1 # the default network's bridge
   grep -o " $T/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$T"
 }

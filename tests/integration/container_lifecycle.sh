@@ -20,6 +20,7 @@ cleanup() {
   for id in $("$MTK" "${G[@]}" container ps -aq --no-trunc 2>/dev/null); do
     "$MTK" "${G[@]}" container rm -f "$id" >/dev/null 2>&1
   done
+  "$MTK" "${G[@]}" network prune -f >/dev/null 2>&1 # the default network's bridge
   for p in $(jobs -p); do kill -KILL "$p" 2>/dev/null; done
   grep -o " $T/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$T"
@@ -311,6 +312,17 @@ mon=$(state_file "$id" MonitorPid)
 check "rm -f of a running container whose monitor is gone" "k2" "$(M rm -f k2)"
 gone "rm -f without a monitor" "$id"
 noleak "kill -9 of the monitor"
+
+# --- published ports: port, the PORTS column
+M run -d --name p1 -p 127.0.0.1::80 -p 127.0.0.1::81/udp busybox sleep 100 >/dev/null
+hp=$(M port p1 80)
+matches "port CONTAINER 80: the host side" '^127\.0\.0\.1:[0-9]+$' "$hp"
+matches "port CONTAINER: every mapping" "^81/udp -> 127\.0\.0\.1:[0-9]+\$" "$(M port p1)"
+has "ps: the PORTS column" "$hp->80/tcp" "$(M ps --format '{{.Ports}}' -f name=p1)"
+out=$(M port p1 82 2>&1)
+check "port of a port not published: exit 1" 1 $?
+has "port of a port not published: message" "no public port '82' published for p1" "$out"
+M rm -f p1 >/dev/null
 
 # --- logs -f follows until the exit
 M run -d --name f1 busybox sh -c 'for i in 1 2 3; do echo l$i; sleep 0.3; done' >/dev/null

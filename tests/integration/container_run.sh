@@ -17,6 +17,7 @@ cleanup() {
   for p in $(jobs -p); do kill -INT "$p" 2>/dev/null; done
   sleep 0.5
   for p in $(jobs -p); do kill -KILL "$p" 2>/dev/null; done
+  "$MTK" --root "$T/root" --runroot "$T/run" network prune -f >/dev/null 2>&1 # the default bridge
   grep -o " $T/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$T"
 }
