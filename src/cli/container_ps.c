@@ -226,7 +226,8 @@ static char *ports_display(json_t *ports)
 {
   struct port *p = NULL;
   size_t n = ports_collect(ports, &p);
-  qsort(p, n, sizeof(*p), port_cmp);
+  if (n)
+    qsort(p, n, sizeof(*p), port_cmp);
   struct group {
     struct port key;
     unsigned first, last;
