@@ -2,7 +2,8 @@
  * templates package over JSON values): text with {{actions}}, trim markers
  * {{- and -}}, pipelines CMD | CMD, operands . .A.B $ $.A "string" `raw`
  * numbers true false nil, the functions json, index, join, split, upper,
- * lower, title, len, println, and range / if / with ... else ... end.
+ * lower, title, len, println, eq, ne, not, and, or, and range / if / with
+ * ... else ... end.
  * Values print as Go's %v prints what encoding/json decodes (strings bare,
  * arrays "[a b]", objects "map[k:v]", null "<nil>").  A field followed by
  * arguments (.Label "k") is a method call answered by the caller's hook. */
@@ -394,6 +395,30 @@ static json_t *fn_case(const char *f, json_t **a, size_t n, struct mtk_err **err
   return json_string(s);
 }
 
+static bool truth(const json_t *v);
+
+/* eq, ne, not, and, or (Go's builtins; and/or return an argument). */
+static json_t *fn_logic(const char *f, json_t **a, size_t n, struct mtk_err **err)
+{
+  if (strcmp(f, "not") == 0)
+    return n == 1 ? json_boolean(!truth(a[0])) : bad_args(f, err);
+  if (strcmp(f, "and") == 0 || strcmp(f, "or") == 0) {
+    if (n < 1)
+      return bad_args(f, err);
+    bool want = f[0] == 'o';
+    for (size_t i = 0; i + 1 < n; i++)
+      if (truth(a[i]) == want)
+        return json_incref(a[i]);
+    return json_incref(a[n - 1]);
+  }
+  if (n < 2 || (f[0] == 'n' && n != 2))
+    return bad_args(f, err);
+  bool any = false;
+  for (size_t i = 1; i < n; i++)
+    any |= json_equal(a[0], a[i]) != 0;
+  return json_boolean(f[0] == 'e' ? any : !any);
+}
+
 static json_t *call(const char *f, json_t **a, size_t n, struct mtk_err **err)
 {
   if (strcmp(f, "json") == 0 && n == 1) {
@@ -421,6 +446,9 @@ static json_t *call(const char *f, json_t **a, size_t n, struct mtk_err **err)
     mtk_strbuf_addc(&sb, '\n');
     return json_string(mtk_strbuf_str(&sb));
   }
+  if (strcmp(f, "eq") == 0 || strcmp(f, "ne") == 0 || strcmp(f, "not") == 0 ||
+      strcmp(f, "and") == 0 || strcmp(f, "or") == 0)
+    return fn_logic(f, a, n, err);
   if (strcmp(f, "join") == 0)
     return fn_join(a, n, err);
   if (strcmp(f, "split") == 0)

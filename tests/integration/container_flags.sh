@@ -137,6 +137,16 @@ run -v "$T/host:/h" busybox sh -c 'echo back >/h/g'
 check "-v: a write reaches the host" "back" "$(cat "$T/host/g" 2>/dev/null)"
 run -v vol1:/data busybox sh -c 'echo kept >/data/k'
 check "named volume: data outlives the container" "kept" "$(run -v vol1:/data busybox cat /data/k)"
+M run --name av -v /data -v vol1:/named busybox sh -c 'echo x >/data/f' >/dev/null
+vol=$(M inspect -f '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' av)
+[ -n "$vol" ] && [ -f "$T/root/volumes/$vol/_data/f" ]
+check "-v /data: an anonymous volume holds the data" 0 $?
+check "rm -v prints the ref" "av" "$(M rm -v av)"
+check "rm -v: the anonymous volume is gone" "no" "$([ -n "$vol" ] && [ -e "$T/root/volumes/$vol" ] && echo yes || echo no)"
+check "rm -v: a named volume stays" "kept" "$(cat "$T/root/volumes/vol1/_data/k" 2>/dev/null)"
+nvol=$(ls "$T/root/volumes" | wc -l)
+run -v /data busybox true
+check "run --rm -v /data: its anonymous volume goes with it" "$nvol" "$(ls "$T/root/volumes" | wc -l)"
 check "--mount type=bind,readonly" "from-host ro" \
   "$(run --mount "type=bind,source=$T/host,target=/m,readonly" busybox sh -c 'cat /m/f; touch /m/z 2>/dev/null && echo rw || echo ro' | tr '\n' ' ' | sed 's/ $//')"
 check "--mount type=tmpfs" "tmpfs" "$(run --mount type=tmpfs,target=/t busybox awk '$2 == "/t" {print $3}' /proc/mounts)"
