@@ -255,12 +255,12 @@ static int stop_flags(const struct mtk_cli_cmd *cmd, int argc, char **argv, stru
       {"time", required_argument, NULL, 't'},
       {"timeout", required_argument, NULL, 't'},
       {"signal", required_argument, NULL, 's'},
-      {"help", no_argument, NULL, 'H'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   char *end;
   *o = (struct stop_opts){0, -1};
-  GETOPT_LOOP("t:s:", longopts)
+  GETOPT_LOOP("t:s:h", longopts)
   {
     case 't':
       o->timeout = (int) strtol(optarg, &end, 10);
@@ -274,7 +274,7 @@ static int stop_flags(const struct mtk_cli_cmd *cmd, int argc, char **argv, stru
       if (mtk_cli_signal_parse(optarg, &o->sig, err) < 0)
         return (*err)->code = MTK_E_USAGE, -1;
       break;
-    case 'H':
+    case 'h':
       mtk_cli_print_cmd_help(stdout, cmd);
       return 1;
     default:
@@ -305,12 +305,12 @@ int mtk_cli_container_kill(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, i
 {
   static const struct option longopts[] = {
       {"signal", required_argument, NULL, 's'},
-      {"help", no_argument, NULL, 'H'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   int sig = SIGKILL;
   int r = 0;
-  GETOPT_LOOP("s:", longopts)
+  GETOPT_LOOP("s:h", longopts)
   {
     case 's':
       if (mtk_cli_signal_parse(optarg, &sig, err) < 0) {
@@ -318,7 +318,7 @@ int mtk_cli_container_kill(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, i
         return status_of(cli, -1, err);
       }
       break;
-    case 'H':
+    case 'h':
       mtk_cli_print_cmd_help(stdout, cmd);
       return 0;
     default:
@@ -347,11 +347,11 @@ int mtk_cli_container_start(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
   static const struct option longopts[] = {
       {"attach", optional_argument, NULL, 'a'},
       {"interactive", optional_argument, NULL, 'i'},
-      {"help", no_argument, NULL, 'H'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   bool attach = false, interactive = false;
-  GETOPT_LOOP("ai", longopts)
+  GETOPT_LOOP("aih", longopts)
   {
     case 'a':
     case 'i':
@@ -360,7 +360,7 @@ int mtk_cli_container_start(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
       if (!optarg)
         *(c_ == 'a' ? &attach : &interactive) = true;
       break;
-    case 'H':
+    case 'h':
       mtk_cli_print_cmd_help(stdout, cmd);
       return 0;
     default:
@@ -432,12 +432,12 @@ int mtk_cli_container_rm(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int
       {"force", optional_argument, NULL, 'f'},
       {"volumes", optional_argument, NULL, 'v'},
       {"link", optional_argument, NULL, 'l'},
-      {"help", no_argument, NULL, 'H'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   struct rm_opts o = {0};
   bool link = false;
-  GETOPT_LOOP("fvl", longopts)
+  GETOPT_LOOP("fvlh", longopts)
   {
     case 'f':
     case 'v':
@@ -448,7 +448,7 @@ int mtk_cli_container_rm(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int
         return status_of(cli, mtk_cli_usage_error(cmd, err, "invalid boolean \"%s\"", optarg), err);
       break;
     }
-    case 'H':
+    case 'h':
       mtk_cli_print_cmd_help(stdout, cmd);
       return 0;
     default:
@@ -478,12 +478,12 @@ int mtk_cli_container_wait(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, i
                            char **argv, struct mtk_err **err)
 {
   static const struct option longopts[] = {
-      {"help", no_argument, NULL, 'H'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  GETOPT_LOOP("", longopts)
+  GETOPT_LOOP("h", longopts)
   {
-    case 'H':
+    case 'h':
       mtk_cli_print_cmd_help(stdout, cmd);
       return 0;
     default:
@@ -530,12 +530,12 @@ int mtk_cli_container_prune(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
   static const struct option longopts[] = {
       {"force", no_argument, NULL, 'f'},
       {"filter", required_argument, NULL, 'F'},
-      {"help", no_argument, NULL, 'H'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   bool force = false;
   struct mtk_cli_strv filters = {0};
-  GETOPT_LOOP("f", longopts)
+  GETOPT_LOOP("fh", longopts)
   {
     case 'f':
       force = true;
@@ -543,7 +543,7 @@ int mtk_cli_container_prune(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
     case 'F':
       mtk_cli_strv_push(&filters, optarg);
       break;
-    case 'H':
+    case 'h':
       mtk_cli_strv_free(&filters);
       mtk_cli_print_cmd_help(stdout, cmd);
       return 0;

@@ -80,11 +80,11 @@ static int logs_flags(const struct mtk_cli_cmd *cmd, int argc, char **argv,
       {"follow", no_argument, NULL, 'f'},      {"timestamps", no_argument, NULL, 't'},
       {"tail", required_argument, NULL, 'n'},  {"since", required_argument, NULL, 'S'},
       {"until", required_argument, NULL, 'U'}, {"details", no_argument, NULL, 'D'},
-      {"help", no_argument, NULL, 'H'},        {NULL, 0, NULL, 0},
+      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
   };
   int64_t now = mtk_cli_now_ns();
   char *end;
-  GETOPT_LOOP("ftn:", longopts)
+  GETOPT_LOOP("ftn:h", longopts)
   {
     case 'f':
       lo->follow = true;
@@ -113,7 +113,7 @@ static int logs_flags(const struct mtk_cli_cmd *cmd, int argc, char **argv,
       break;
     case 'D':
       break; /* no log options are attached to records */
-    case 'H':
+    case 'h':
       mtk_cli_print_cmd_help(stdout, cmd);
       return 1;
     default:
@@ -154,18 +154,18 @@ int mtk_cli_container_inspect(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd
   static const struct option longopts[] = {
       {"format", required_argument, NULL, 'f'},
       {"size", no_argument, NULL, 's'},
-      {"help", no_argument, NULL, 'H'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *format = NULL;
-  GETOPT_LOOP("f:s", longopts)
+  GETOPT_LOOP("f:sh", longopts)
   {
     case 'f':
       format = optarg;
       break;
     case 's':
       break;
-    case 'H':
+    case 'h':
       mtk_cli_print_cmd_help(stdout, cmd);
       return 0;
     default:

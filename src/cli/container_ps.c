@@ -528,10 +528,10 @@ static int ps_flags(const struct mtk_cli_cmd *cmd, int argc, char **argv, struct
       {"no-trunc", no_argument, NULL, 'T'},     {"format", required_argument, NULL, 'F'},
       {"filter", required_argument, NULL, 'f'}, {"last", required_argument, NULL, 'n'},
       {"latest", no_argument, NULL, 'l'},       {"size", no_argument, NULL, 's'},
-      {"help", no_argument, NULL, 'H'},         {NULL, 0, NULL, 0},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
   };
   char *end;
-  GETOPT_LOOP("aqf:n:ls", longopts)
+  GETOPT_LOOP("aqf:n:lsh", longopts)
   {
     case 'a':
       o->all = true;
@@ -560,7 +560,7 @@ static int ps_flags(const struct mtk_cli_cmd *cmd, int argc, char **argv, struct
     case 's':
       o->size = true;
       break;
-    case 'H':
+    case 'h':
       mtk_cli_print_cmd_help(stdout, cmd);
       return 1;
     default:
@@ -607,10 +607,10 @@ int mtk_cli_container_ps(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int
 int mtk_cli_container_port(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
                            char **argv, struct mtk_err **err)
 {
-  static const struct option longopts[] = {{"help", no_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
-  GETOPT_LOOP("", longopts)
+  static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  GETOPT_LOOP("h", longopts)
   {
-    case 'H':
+    case 'h':
       mtk_cli_print_cmd_help(stdout, cmd);
       return 0;
     default:
