@@ -140,15 +140,36 @@ MTK_CLI_NETWORK_VERBS(MTK_CLI_NETWORK_DECL)
 /* container*.c: the handlers of `mtk container VERB`.  Their errors follow
  * docker's exit codes: 125 for a bad flag or an error before the container
  * runs, 126/127 when its command cannot run, else the container's own. */
-#define MTK_CLI_CONTAINER_VERBS(X)                                                                 \
-  X(run)                                                                                           \
-  X(create)                                                                                        \
-  X(start) X(stop) X(restart) X(kill) X(rm) X(ps) X(logs) X(exec) X(inspect) X(top) X(wait)        \
-      X(prune) X(port)
-#define MTK_CLI_CONTAINER_DECL(verb)                                                               \
-  int mtk_cli_container_##verb(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,         \
-                               struct mtk_err **);
-MTK_CLI_CONTAINER_VERBS(MTK_CLI_CONTAINER_DECL)
+int mtk_cli_container_run(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                          struct mtk_err **);
+int mtk_cli_container_create(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                             struct mtk_err **);
+int mtk_cli_container_start(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                            struct mtk_err **);
+int mtk_cli_container_stop(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                           struct mtk_err **);
+int mtk_cli_container_restart(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                              struct mtk_err **);
+int mtk_cli_container_kill(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                           struct mtk_err **);
+int mtk_cli_container_rm(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                         struct mtk_err **);
+int mtk_cli_container_ps(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                         struct mtk_err **);
+int mtk_cli_container_logs(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                           struct mtk_err **);
+int mtk_cli_container_exec(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                           struct mtk_err **);
+int mtk_cli_container_inspect(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                              struct mtk_err **);
+int mtk_cli_container_top(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                          struct mtk_err **);
+int mtk_cli_container_wait(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                           struct mtk_err **);
+int mtk_cli_container_prune(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                            struct mtk_err **);
+int mtk_cli_container_port(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,
+                           struct mtk_err **);
 
 /* container_opts.c: the flags of `container run` / `create`. */
 struct mtk_cli_run {
@@ -188,6 +209,9 @@ const char *mtk_cli_signal_name(int sig, char buf[16]); /* "SIGTERM" */
  * (status, name, id, label, exited, ancestor); EINVAL/usage for a bad one. */
 int mtk_cli_ctr_filter(const struct mtk_ctr *c, const char *const *filters, size_t n, bool *match,
                        struct mtk_err **err);
+/* The apparent size of every non-directory under path (one file system,
+ * links not followed): docker's SizeRw of a writable layer. */
+int64_t mtk_cli_du(const char *path);
 /* Prints an error as main() does ("mtk: ..." and "hint: ..."). */
 void mtk_cli_print_err(const struct mtk_cli *cli, const struct mtk_err *err);
 

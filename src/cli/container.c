@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -497,23 +496,6 @@ int mtk_cli_container_wait(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, i
 
 /* ------------------------------------------------------------------ prune */
 
-static int64_t du_total;
-
-static int du_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void) path, (void) flag, (void) ftw;
-  du_total += (int64_t) st->st_blocks * 512;
-  return 0;
-}
-
-/* Bytes under path (allocated blocks, one file system, links not followed), as du. */
-static int64_t du(const char *path)
-{
-  du_total = 0;
-  nftw(path, du_add, 16, FTW_PHYS | FTW_MOUNT);
-  return du_total;
-}
-
 static bool confirm(const char *warning)
 {
   printf("%s [y/N] ", warning);
@@ -577,8 +559,8 @@ int mtk_cli_container_prune(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
     }
     if (!match)
       continue;
-    mtk_autofree char *dir = mtk_xasprintf("%s/containers/%s", cli->root, v[i]->id);
-    int64_t size = du(dir);
+    mtk_autofree char *dir = mtk_xasprintf("%s/containers/%s/upper", cli->root, v[i]->id);
+    int64_t size = mtk_cli_du(dir);
     if (mtk_ctr_remove(cli->root, cli->runroot, v[i], false, false, &e) < 0) {
       report(cli, &e, 1);
       continue;

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,28 @@ const char *mtk_cli_signal_name(int sig, char buf[16])
     }
   snprintf(buf, 16, "signal %d", sig);
   return buf;
+}
+
+/* -------------------------------------------------------------------- du */
+
+/* moby's archive.ChangesSize over a whole directory: the apparent sizes of
+ * everything but directories (what docker reports as SizeRw). */
+
+static int64_t du_total;
+
+static int du_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) path, (void) ftw;
+  if (flag != FTW_D && flag != FTW_DP && flag != FTW_DNR)
+    du_total += (int64_t) st->st_size;
+  return 0;
+}
+
+int64_t mtk_cli_du(const char *path)
+{
+  du_total = 0;
+  nftw(path, du_add, 16, FTW_PHYS | FTW_MOUNT);
+  return du_total;
 }
 
 /* ----------------------------------------------------------------- errors */

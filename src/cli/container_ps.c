@@ -360,8 +360,9 @@ static void set_str(json_t *o, const char *k, char *owned)
   free(owned);
 }
 
-/* One row with docker's field names (all strings, as the JSON format shows). */
-static json_t *ps_row(const struct mtk_ctr *c, bool trunc)
+/* One row with docker's field names (all strings, as the JSON format shows);
+ * root given: Size is the size of the container's writable layer. */
+static json_t *ps_row(const struct mtk_ctr *c, bool trunc, const char *root)
 {
   json_t *row = json_object();
   json_t *insp = mtk_ctr_inspect(c);
@@ -401,7 +402,12 @@ static json_t *ps_row(const struct mtk_ctr *c, bool trunc)
   int64_t ago = (mtk_cli_now_ns() - created) / 1000000000;
   json_object_set_new(row, "RunningFor",
                       json_sprintf("%s ago", mtk_progress_human_duration(ago, buf)));
-  json_object_set_new(row, "Size", json_string("0B"));
+  int64_t rw = 0;
+  if (root) {
+    mtk_autofree char *upper = mtk_xasprintf("%s/containers/%s/upper", root, c->id);
+    rw = mtk_cli_du(upper);
+  }
+  json_object_set_new(row, "Size", json_string(mtk_progress_human_size((double) rw, 3, buf)));
   json_object_set_new(row, "State", json_string(mtk_ctr_status(c)));
   set_str(row, "Status", mtk_cli_ctr_status_text(c));
   json_decref(insp);
@@ -440,6 +446,7 @@ static json_t *row_method(void *data, json_t *dot, const char *name, json_t **ar
 }
 
 struct ps_opts {
+  const char *root; /* borrowed: for the sizes */
   bool all, quiet, trunc, size;
   long last;
   const char *format;
@@ -502,7 +509,8 @@ static int ps_print(const struct ps_opts *o, struct mtk_ctr **v, size_t n, struc
     json_decref(hdr);
   }
   for (size_t i = 0; i < n && r == 0; i++) {
-    json_t *row = ps_row(v[i], o->trunc);
+    bool size = o->size || strstr(tmpl, ".Size") || strcmp(tmpl, "{{json .}}") == 0;
+    json_t *row = ps_row(v[i], o->trunc, size ? o->root : NULL);
     struct mtk_cli_tmpl_hook hook = {row_method, json_object_get(v[i]->config, "Config")};
     hook.data = json_object_get(hook.data, "Labels");
     mtk_autostrbuf sb = MTK_STRBUF_INIT;
@@ -579,7 +587,7 @@ static int ps_flags(const struct mtk_cli_cmd *cmd, int argc, char **argv, struct
 int mtk_cli_container_ps(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
                          struct mtk_err **err)
 {
-  struct ps_opts o = {.trunc = true, .last = -1};
+  struct ps_opts o = {.root = cli->root, .trunc = true, .last = -1};
   int r = ps_flags(cmd, argc, argv, &o, err);
   struct mtk_ctr **v = NULL;
   size_t n = 0, k = 0;
