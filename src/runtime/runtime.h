@@ -117,8 +117,9 @@ int mtk_runtime_fail(struct mtk_runtime *rt, const char *verb, const char *id, i
                      struct mtk_err **err);
 
 /* crun only: the container's linux.seccomp compiled to BPF with libseccomp
- * as crun itself would (rule for rule), cached in cache_dir by a digest of
- * the profile and the kernel, and set as the annotation
+ * as crun itself would (rule for rule), cached in cache_dir (its parent is
+ * created when missing; the 32 most recent programs are kept) by a digest
+ * of the profile and the kernel, and set as the annotation
  * run.oci.seccomp_bpf_data, which spares crun its own compilation (about
  * half of what a start costs it here; the crun Debian ships caches nothing).
  * The seccomp section stays (runc, and crun's filter flags).  Nothing is

@@ -9,6 +9,7 @@
  * Debian ships caches nothing.  libseccomp is loaded on a cache miss only. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
@@ -29,6 +30,7 @@
 
 #define ANNOTATION "run.oci.seccomp_bpf_data"
 #define BPF_MAX (1 << 20)
+#define CACHE_MAX 32 /* programs kept: one per capability set in use */
 
 /* libseccomp, loaded on first use (dl.h) under private names. */
 enum {
@@ -253,6 +255,40 @@ static void base64(const unsigned char *in, size_t n, struct mtk_strbuf *out)
   }
 }
 
+/* Keeps the cache at CACHE_MAX programs: the least recently written go. */
+static void evict(const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  struct entry {
+    char name[80];
+    struct timespec mtime;
+  } *v = NULL;
+  size_t n = 0;
+  struct dirent *e;
+  struct stat st;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(v->name) ||
+        fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      continue;
+    v = mtk_xrealloc(v, (n + 1) * sizeof(*v));
+    snprintf(v[n].name, sizeof(v[n].name), "%s", e->d_name);
+    v[n++].mtime = st.st_mtim;
+  }
+  while (n > CACHE_MAX) {
+    size_t old = 0;
+    for (size_t i = 1; i < n; i++)
+      if (v[i].mtime.tv_sec < v[old].mtime.tv_sec ||
+          (v[i].mtime.tv_sec == v[old].mtime.tv_sec && v[i].mtime.tv_nsec < v[old].mtime.tv_nsec))
+        old = i;
+    unlinkat(dirfd(d), v[old].name, 0);
+    v[old] = v[--n];
+  }
+  free(v);
+  closedir(d);
+}
+
 /* The cache file for this profile on this kernel. */
 static char *cache_path(const json_t *sc, const char *dir)
 {
@@ -306,9 +342,16 @@ int mtk_runtime_seccomp_precompile(const struct mtk_runtime *rt, json_t *spec,
     mtk_strbuf_free(&bpf);
     b64 = mtk_strbuf_steal(&out);
     /* the cache is an optimisation: a failure to write it is no error */
+    mtk_autofree char *parent = mtk_xstrdup(cache_dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+      *slash = 0;
+      mkdir(parent, 0700);
+    }
     if (mkdir(cache_dir, 0700) == 0 || errno == EEXIST) {
       if (mtk_file_write_atomic(path, b64, strlen(b64), 0600, &e) < 0)
         mtk_err_free(&e);
+      evict(cache_dir);
     }
   }
   if (!json_is_object(ann)) {

@@ -595,7 +595,7 @@ static int finish_config(struct mtk_sup_ctr *c, struct mtk_err **err)
   if (size)
     json_object_set_new(proc, "consoleSize",
                         json_pack("{s:i, s:i}", "height", ws.ws_row, "width", ws.ws_col));
-  mtk_autofree char *cache = mtk_xasprintf("%s/seccomp", c->sup->runroot);
+  mtk_autofree char *cache = mtk_xasprintf("%s/cache/seccomp", c->sup->root);
   bool changed = false;
   int rc = mtk_runtime_seccomp_precompile(c->rt, spec, cache, &changed, err);
   if (rc == 0 && (size || changed)) {
@@ -724,7 +724,7 @@ static void after_exit(struct mtk_sup_ctr *c, int code, bool oom, bool restart)
   ctr_release(c);
 }
 
-/* The container exited and its output is drained: record, tear down,
+/* The container exited and its output is drained: tear down, record,
  * restart or let go (RUNTIME.md section 3, conmon step 12). */
 static void ctr_finish(struct mtk_sup_ctr *c)
 {
@@ -748,11 +748,13 @@ static void ctr_finish(struct mtk_sup_ctr *c)
                      (long) json_integer_value(json_object_get(state_obj(c), "RestartCount")), code,
                      c->manual_stop);
   c->pid = 0;
-  state_exited(c, code, oom, restart, NULL);
-  mtk_sup_ctr_save(c);
+  /* torn down before the state says so: whoever waits for "exited" (stop,
+   * then start again) must not find our teardown racing its new bundle */
   struct mtk_err *e = NULL;
   if (mtk_ctr_teardown(c->sup->root, c->sup->runroot, c->ctr, &e) < 0)
     mtk_err_free(&e);
+  state_exited(c, code, oom, restart, NULL);
+  mtk_sup_ctr_save(c);
   mtk_ctr_bundle_clear(&c->bundle);
   mtk_runtime_free(c->rt);
   c->rt = NULL;

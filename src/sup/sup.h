@@ -16,10 +16,12 @@
  *   - writes every output chunk to ctr.log (k8s-file format, container.h)
  *     and to the attached terminal / callbacks, whole lines to callbacks,
  *   - records state: running (Pid, PidStart, StartedAt, MonitorPid) and at
- *     exit: pipes drained to EOF, log fsynced, OOM checked (cgroup v1
- *     memory.oom_control / memory.failcnt, v2 memory.events oom_kill),
- *     ExitCode = status or 128+signal, FinishedAt, OOMKilled; then
- *     mtk_ctr_teardown, AutoRemove (mtk_ctr_remove), and the restart policy
+ *     exit: pipes drained to EOF, log fsynced, OOM checked (the oom_kill
+ *     counter of cgroup v1 memory.oom_control, v2 memory.events),
+ *     mtk_ctr_teardown, then ExitCode = status or 128+signal, FinishedAt,
+ *     OOMKilled (so that "exited" means torn down: a start that follows a
+ *     stop never races the teardown); then AutoRemove (mtk_ctr_remove), and
+ *     the restart policy
  *     (Docker's: no, always, unless-stopped, on-failure[:N]; delay 100 ms
  *     doubling to 1 min, reset after 10 s of running; never after a manual
  *     stop - state ManualStop).

@@ -129,6 +129,19 @@ static int test_crun(void)
   MTK_ASSERT_STREQ(json_string_value(json_object_get(json_object_get(again, "annotations"),
                                                      "run.oci.seccomp_bpf_data")),
                    b64);
+  /* the cache keeps the 32 most recent programs */
+  for (int i = 0; i < 34; i++) {
+    json_t *v = spec_with("SCMP_ACT_ALLOW");
+    json_t *rules =
+        json_object_get(json_object_get(json_object_get(v, "linux"), "seccomp"), "syscalls");
+    json_object_set_new(json_array_get(rules, 0), "errnoRet", json_integer(100 + i));
+    MTK_ASSERT_EQ(mtk_runtime_seccomp_precompile(rt, v, cache, &changed, &err), 0);
+    json_decref(v);
+  }
+  f = popen(cmd, "r");
+  MTK_ASSERT(f && fscanf(f, "%d", &files) == 1);
+  pclose(f);
+  MTK_ASSERT_EQ(files, 32);
   /* already annotated: left alone */
   MTK_ASSERT_EQ(mtk_runtime_seccomp_precompile(rt, again, cache, &changed, &err), 0);
   MTK_ASSERT(!changed);
