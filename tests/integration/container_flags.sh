@@ -175,6 +175,20 @@ check "--cap-drop ALL" "0000000000000000" "$(run --cap-drop ALL busybox awk '/^C
 check "--security-opt no-new-privileges" 1 "$(run --security-opt no-new-privileges busybox awk '/^NoNewPrivs/ {print $2}' /proc/self/status)"
 noleak "limits"
 
+# --- a user network: --ip, --network-alias
+if "$MTK" "${G[@]}" network create --subnet 10.123.45.0/24 cflags-net >/dev/null 2>&1; then
+  check "--network NAME --ip" "10.123.45.7/24" \
+    "$(run --network cflags-net --ip 10.123.45.7 busybox ip -4 -o addr show eth0 | awk '{print $4}')"
+  M run -d --name al1 --network cflags-net --network-alias web1 busybox sleep 100 >/dev/null
+  check "--network-alias in inspect" '["web1"]' \
+    "$(M inspect -f '{{range .NetworkSettings.Networks}}{{json .Aliases}}{{end}}' al1)"
+  check "ps: the NETWORKS field" "cflags-net" "$(M ps --format '{{.Networks}}' -f name=al1)"
+  M rm -f al1 >/dev/null
+  "$MTK" "${G[@]}" network rm cflags-net >/dev/null
+else
+  notok "network create --subnet 10.123.45.0/24 failed"
+fi
+
 # --- what inspect keeps
 M create --name insp --stop-signal SIGUSR1 --stop-timeout 3 --entrypoint "" --restart on-failure:4 \
   -e K=V busybox echo x >/dev/null
