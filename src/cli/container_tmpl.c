@@ -1,6 +1,7 @@
 /* The Go text/template subset of `--format` and `inspect -f` (docker's
  * templates package over JSON values): text with {{actions}}, trim markers
  * {{- and -}}, pipelines CMD | CMD, operands . .A.B $ $.A "string" `raw`
+ * (pipeline) (pipeline).A.B
  * numbers true false nil, the functions json, index, join, split, upper,
  * lower, title, len, println, eq, ne, not, and, or, and range / if / with
  * ... else ... end.
@@ -153,6 +154,33 @@ struct exec {
 };
 
 /* Splits a pipeline into words: strings keep their quotes, '|' is a word. */
+/* The end of the quoted string or parenthesised pipeline at s, or NULL. */
+static const char *skip_group(const char *s)
+{
+  if (*s == '"' || *s == '`') {
+    char q = *s++;
+    while (*s && *s != q)
+      s += (q == '"' && *s == '\\' && s[1]) ? 2 : 1;
+    return *s ? s + 1 : NULL;
+  }
+  int depth = 0;
+  for (; *s; s++) {
+    if (*s == '"' || *s == '`') {
+      const char *e = skip_group(s);
+      if (!e)
+        return NULL;
+      s = e - 1;
+    } else if (*s == '(') {
+      depth++;
+    } else if (*s == ')' && --depth == 0) {
+      return s + 1;
+    }
+  }
+  return NULL;
+}
+
+/* Splits a pipeline into words: strings keep their quotes, "(pipeline)"
+ * (with a field chain after it) is one word, '|' is a word. */
 static int words_split(const char *s, char ***out, size_t *n, struct mtk_err **err)
 {
   char **v = NULL;
@@ -162,17 +190,17 @@ static int words_split(const char *s, char ***out, size_t *n, struct mtk_err **e
     if (!*s)
       break;
     const char *b = s;
-    if (*s == '"' || *s == '`') {
-      char q = *s++;
-      while (*s && *s != q)
-        s += (q == '"' && *s == '\\' && s[1]) ? 2 : 1;
-      if (!*s) {
+    if (*s == '"' || *s == '`' || *s == '(') {
+      s = skip_group(s);
+      if (!s) {
         for (size_t i = 0; i < k; i++)
           free(v[i]);
         free(v);
-        return mtk_err_set(err, MTK_E_USAGE, "template: unterminated quoted string");
+        return mtk_err_set(err, MTK_E_USAGE, "template: unterminated %s",
+                           *b == '(' ? "parenthesis" : "quoted string");
       }
-      s++;
+      if (*b == '(')
+        s += strcspn(s, " \t|");
     } else if (*s == '|') {
       s++;
     } else {
@@ -230,10 +258,24 @@ static json_t *field_chain(json_t *v, const char *chain, struct mtk_err **err)
   return v;
 }
 
+static json_t *pipeline(struct exec *x, json_t *dot, const char *src, struct mtk_err **err);
+
 static json_t *operand(struct exec *x, json_t *dot, const char *w, struct mtk_err **err)
 {
   if (w[0] == '"' || w[0] == '`')
     return unquote(w);
+  if (w[0] == '(') { /* (pipeline) and maybe .Field.Chain on its value */
+    const char *end = skip_group(w);
+    mtk_autofree char *inner = mtk_xstrndup(w + 1, (size_t) (end - w - 2));
+    json_t *v = pipeline(x, dot, inner, err);
+    if (!v || !*end)
+      return v;
+    json_t *f = *end == '.' ? field_chain(v, end, err) : NULL;
+    if (*end != '.')
+      mtk_err_set(err, MTK_E_USAGE, "template: unexpected \"%s\" after a parenthesis", end);
+    json_decref(v);
+    return f;
+  }
   if (strcmp(w, ".") == 0)
     return json_incref(dot);
   if (w[0] == '.')

@@ -181,7 +181,7 @@ if "$MTK" "${G[@]}" network create --subnet 10.123.45.0/24 cflags-net >/dev/null
     "$(run --network cflags-net --ip 10.123.45.7 busybox ip -4 -o addr show eth0 | awk '{print $4}')"
   M run -d --name al1 --network cflags-net --network-alias web1 busybox sleep 100 >/dev/null
   check "--network-alias in inspect" '["web1"]' \
-    "$(M inspect -f '{{range .NetworkSettings.Networks}}{{json .Aliases}}{{end}}' al1)"
+    "$(M inspect -f '{{json (index .NetworkSettings.Networks "cflags-net").Aliases}}' al1)"
   check "ps: the NETWORKS field" "cflags-net" "$(M ps --format '{{.Networks}}' -f name=al1)"
   M rm -f al1 >/dev/null
   "$MTK" "${G[@]}" network rm cflags-net >/dev/null
