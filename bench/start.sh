@@ -51,11 +51,15 @@ median_ms() {
 
 crun_run() { quirk crun --root "$T/crun-state" run --bundle "$T/bundle" "bench$$"; }
 
-"$MTK" "${G[@]}" container run --rm busybox true # warm the caches
-mtk_ms=$(median_ms "$MTK" "${G[@]}" container run --rm busybox true)
+"$MTK" "${G[@]}" container run --rm --network none busybox true # warm the caches
+mtk_ms=$(median_ms "$MTK" "${G[@]}" container run --rm --network none busybox true)
+# the default network (a veth into the bridge, issue 6) against podman's netavark bridge
+"$MTK" "${G[@]}" container run --rm busybox true
+bridge_ms=$(median_ms "$MTK" "${G[@]}" container run --rm busybox true)
 crun_ms=$(median_ms crun_run)
 echo "runs: $N (hybrid cgroups: $hybrid)"
-printf '%-44s %8s ms\n' "mtk container run --rm busybox true" "$mtk_ms"
+printf '%-44s %8s ms\n' "mtk container run --rm --network none busybox" "$mtk_ms"
+printf '%-44s %8s ms\n' "mtk container run --rm busybox (bridge)" "$bridge_ms"
 printf '%-44s %8s ms\n' "crun run (crun spec bundle)" "$crun_ms"
 printf 'ratio mtk/crun: %.2f\n' "$(echo "$mtk_ms / $crun_ms" | bc -l)"
 
@@ -74,7 +78,13 @@ CONF
   podman_run >/dev/null # warm up
   podman_ms=$(median_ms podman_run)
   printf '%-44s %8s ms\n' "podman run --rm --network none busybox true" "$podman_ms"
-  printf 'ratio podman/mtk: %.2f\n' "$(echo "$podman_ms / $mtk_ms" | bc -l)"
+  printf 'ratio podman/mtk (none): %.2f\n' "$(echo "$podman_ms / $mtk_ms" | bc -l)"
+  podman_bridge() { quirk "${P[@]}" run --rm localhost/busybox true; }
+  if podman_bridge >/dev/null 2>&1; then
+    podman_bridge_ms=$(median_ms podman_bridge)
+    printf '%-44s %8s ms\n' "podman run --rm busybox true (bridge)" "$podman_bridge_ms"
+    printf 'ratio podman/mtk (bridge): %.2f\n' "$(echo "$podman_bridge_ms / $bridge_ms" | bc -l)"
+  fi
   quirk "${P[@]}" system reset -f >/dev/null 2>&1 || true
   grep -o " $T/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
 else
