@@ -664,6 +664,8 @@ int mtk_cli_project_run(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int 
   const char *service = argv[optind];
   int rc = -1, code = 0;
   json_t *req = NULL;
+  mtk_autofree char *gen = NULL;
+  mtk_autoptr(mtk_ctr) c = NULL;
   mtk_autoptr(mtk_project) p = mtk_cli_project_load(cli, err);
   if (!p)
     goto out;
@@ -712,13 +714,11 @@ int mtk_cli_project_run(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int 
     json_object_set_new(req, "WorkingDir", json_string(workdir));
   for (size_t k = 0; k < env.n; k++)
     json_array_append_new(json_object_get(req, "Env"), json_string(env.v[k]));
-  mtk_autofree char *gen = NULL;
   if (!name) {
     unsigned r = (unsigned) getpid() ^ (unsigned) time(NULL);
     gen = mtk_xasprintf("%s-%s-run-%06x", p->name, service, r & 0xffffff);
     name = gen;
   }
-  mtk_autoptr(mtk_ctr) c = NULL;
   if (mtk_ctr_create(cli->root, cli->runroot, req, name, &c, err) < 0)
     goto out;
   if (detach) {
