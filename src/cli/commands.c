@@ -736,9 +736,8 @@ static int not_available(const struct mtk_cli_cmd *cmd, struct mtk_err **err)
 {
   mtk_autofree char *path = mtk_cli_cmd_path(cmd);
   int r = mtk_err_set(err, MTK_E_GENERIC, "'%s' is not available in this version yet", path);
-  mtk_err_hint(err, "This version implements 'mtk config', 'mtk build --check', the "
-                    "'mtk image' commands, 'mtk login'/'logout' and 'mtk version'; "
-                    "see 'mtk --help'.");
+  mtk_err_hint(err, "'mtk --help' lists what this version implements (commands marked "
+                    "\"not available yet\" are not); building images is not in it yet.");
   return r;
 }
 
