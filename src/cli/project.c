@@ -491,6 +491,45 @@ static int apply_plan(const struct mtk_cli *cli, const struct mtk_project *p,
   return 0;
 }
 
+/* A second `up -d` while the project's supervisor runs: it adopts and
+ * starts the new containers (one supervisor per project).  False when no
+ * supervisor answers (then a new one is started); *rc otherwise. */
+static bool hand_over(const struct mtk_cli *cli, const struct mtk_project *p,
+                      const struct mtk_cli_strv *ids, int *rc, struct mtk_err **err)
+{
+  json_t *resp = NULL, *ping = json_pack("{s:s}", "cmd", "ping");
+  struct mtk_err *e = NULL;
+  int r = mtk_orch_sup_call(cli->runroot, p->name, ping, &resp, &e);
+  json_decref(ping);
+  mtk_err_free(&e);
+  bool alive = r == 0 && json_is_true(json_object_get(resp, "ok"));
+  json_decref(resp);
+  if (!alive)
+    return false;
+  json_t *list = json_array();
+  for (size_t i = 0; i < ids->n; i++)
+    json_array_append_new(list, json_string(ids->v[i]));
+  json_t *req = json_pack("{s:s, s:o}", "cmd", "start", "ids", list);
+  r = mtk_orch_sup_call(cli->runroot, p->name, req, &resp, &e);
+  json_decref(req);
+  if (r < 0) { /* it went away meanwhile: start a new one */
+    mtk_err_free(&e);
+    return false;
+  }
+  size_t i;
+  json_t *line;
+  json_array_foreach(json_object_get(resp, "progress"), i, line)
+      fprintf(stderr, "%s\n", json_string_value(line));
+  *rc = 0;
+  if (!json_is_true(json_object_get(resp, "ok"))) {
+    const char *msg = json_string_value(json_object_get(resp, "error"));
+    int code = (int) json_integer_value(json_object_get(resp, "code"));
+    *rc = mtk_err_set(err, code ? code : MTK_E_GENERIC, "%s", msg ? msg : "start failed");
+  }
+  json_decref(resp);
+  return true;
+}
+
 /* --wait: every started container running, and healthy when it has a
  * health check. */
 static int wait_healthy(const struct mtk_cli *cli, const struct mtk_cli_strv *ids, int timeout,
@@ -564,7 +603,10 @@ int mtk_cli_up(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, cha
   rc = 0;
   if (o.no_start || ids.n == 0)
     goto out;
-  rc = mtk_orch_supervise(cli->root, cli->runroot, p, ids.v, ids.n, &o.sup, &exit_code, err);
+  if (o.sup.detach && hand_over(cli, p, &ids, &rc, err))
+    ; /* the project's running supervisor took them */
+  else
+    rc = mtk_orch_supervise(cli->root, cli->runroot, p, ids.v, ids.n, &o.sup, &exit_code, err);
   if (rc == 0 && o.wait)
     rc = wait_healthy(cli, &ids, o.wait_timeout, err);
 out:

@@ -141,6 +141,13 @@ int mtk_orch_supervise(const char *root, const char *runroot, const struct mtk_p
                        const char *const *ids, size_t n_ids, const struct mtk_orch_up_opts *o,
                        int *exit_code, struct mtk_err **err);
 
+/* Asks the running supervisor of a project (its control socket
+ * <runroot>/projects/<project>/supervisor.sock, JSON lines: "ping", "ps",
+ * "start" with "ids") and returns its answer.  An error (ENOENT,
+ * ECONNREFUSED) when no supervisor runs. */
+int mtk_orch_sup_call(const char *runroot, const char *project, const json_t *req, json_t **resp,
+                      struct mtk_err **err);
+
 /* --------------------------------------------------------------- volumes */
 
 /* Named volumes: <root>/volumes/<name>/_data (the directory containers

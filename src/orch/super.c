@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include "runtime/container.h"
 #include "sup/sup.h"
 #include "util/cleanup.h"
+#include "util/file.h"
 #include "util/strbuf.h"
 
 enum mstate { M_WAITING, M_RUNNING, M_EXITED, M_FAILED };
@@ -42,10 +46,10 @@ struct member {
 struct super {
   uv_loop_t *loop;
   struct mtk_sup *sup;
-  const char *root, *runroot;
+  const char *root, *runroot, *project;
   const json_t *services;
   const struct mtk_orch_up_opts *o;
-  struct member *m;
+  struct member **m; /* pointers: members are added while the loop runs (control socket) */
   size_t n;
   int width;
   uv_signal_t sigint, sigterm;
@@ -55,6 +59,10 @@ struct super {
   int exit_code;
   struct mtk_err *failure; /* the first dependency or start failure */
   int notify_fd;           /* detached: the pipe to the CLI, -1 once told */
+  json_t *capture;         /* progress lines of a control "start" request, or NULL */
+  uv_pipe_t ctl;           /* the control socket <runroot>/projects/<name>/supervisor.sock */
+  bool ctl_init;
+  char *ctl_path;
 };
 
 static int64_t now_ns(void)
@@ -71,8 +79,8 @@ static const int colours[] = {36, 33, 32, 35, 34, 96, 93, 92, 95, 94};
 static struct member *find(struct super *s, const char *id)
 {
   for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->m[i].id, id) == 0)
-      return &s->m[i];
+    if (strcmp(s->m[i]->id, id) == 0)
+      return s->m[i];
   return NULL;
 }
 
@@ -110,6 +118,11 @@ static void progress(struct super *s, const char *name, const char *what)
 {
   bool done = strcmp(what, "Starting") != 0;
   const char *mark = !done ? " " : s->o->color ? "\033[32m\u2714\033[0m" : "\u2714";
+  if (s->capture) {
+    json_array_append_new(s->capture,
+                          json_sprintf(" %s Container %s  %s", done ? "\u2714" : " ", name, what));
+    return;
+  }
   if (s->o->detach) {
     if (s->notify_fd < 0)
       return;
@@ -147,7 +160,7 @@ static int deps_ready(struct super *s, const struct member *m)
     if (!cond)
       cond = "service_started";
     for (size_t i = 0; i < s->n; i++) {
-      struct member *d = &s->m[i];
+      struct member *d = s->m[i];
       if (strcmp(d->service, dep) != 0)
         continue;
       if (d->st == M_FAILED) {
@@ -215,7 +228,7 @@ static void advance(struct super *s)
   while (again && !s->aborting) {
     again = false;
     for (size_t i = 0; i < s->n; i++) {
-      struct member *m = &s->m[i];
+      struct member *m = s->m[i];
       if (m->st != M_WAITING)
         continue;
       int r = deps_ready(s, m);
@@ -231,7 +244,7 @@ static void advance(struct super *s)
   }
   bool waiting = false;
   for (size_t i = 0; i < s->n; i++)
-    waiting |= s->m[i].st == M_WAITING;
+    waiting |= s->m[i]->st == M_WAITING;
   if (s->failure && !s->aborting && !s->o->detach) {
     s->exit_code = 1;
     stop_all(s, s->o->timeout);
@@ -377,7 +390,7 @@ static void health_setup(struct member *m, const json_t *cfg)
 static bool all_done(const struct super *s)
 {
   for (size_t i = 0; i < s->n; i++)
-    if (s->m[i].st == M_RUNNING || (s->m[i].st == M_WAITING && !s->aborting && !s->failure))
+    if (s->m[i]->st == M_RUNNING || (s->m[i]->st == M_WAITING && !s->aborting && !s->failure))
       return false;
   return true;
 }
@@ -390,8 +403,13 @@ static void close_cb(uv_handle_t *h)
 static void finish(struct super *s)
 {
   for (size_t i = 0; i < s->n; i++)
-    if (s->m[i].timer_init && !uv_is_closing((uv_handle_t *) &s->m[i].timer))
-      uv_close((uv_handle_t *) &s->m[i].timer, close_cb);
+    if (s->m[i]->timer_init && !uv_is_closing((uv_handle_t *) &s->m[i]->timer))
+      uv_close((uv_handle_t *) &s->m[i]->timer, close_cb);
+  if (s->ctl_init) {
+    uv_close((uv_handle_t *) &s->ctl, close_cb);
+    s->ctl_init = false;
+    unlink(s->ctl_path);
+  }
   if (s->signals_init) {
     uv_close((uv_handle_t *) &s->sigint, close_cb);
     uv_close((uv_handle_t *) &s->sigterm, close_cb);
@@ -451,7 +469,7 @@ static void stop_all(struct super *s, int timeout)
 {
   s->aborting = true;
   for (size_t i = 0; i < s->n; i++) {
-    struct member *m = &s->m[i];
+    struct member *m = s->m[i];
     if (m->st == M_WAITING)
       m->st = M_EXITED;
     if (m->st != M_RUNNING)
@@ -478,16 +496,215 @@ static void on_signal(uv_signal_t *h, int sig)
   }
 }
 
+static int load_members(struct super *s, const char *const *ids, size_t n, struct mtk_err **err);
+
+/* ------------------------------------------------------- control socket */
+
+/* One request per connection: a JSON line in, a JSON line out.
+ *   {"cmd": "ping"}                 -> {"ok": true, "pid": N}
+ *   {"cmd": "ps"}                   -> {"ok": true, "containers": [{Id, Name, Service, State,
+ *                                       Health, ExitCode}]}
+ *   {"cmd": "start", "ids": [...]}  -> {"ok": true|false, "progress": [...], "error": "..."}
+ * "start" adds containers of the project (a second `up -d`) and starts them
+ * as their dependencies allow. */
+struct ctl_conn {
+  uv_pipe_t pipe;
+  struct super *s;
+  struct mtk_strbuf in;
+  uv_write_t w;
+  char *out;
+};
+
+static void conn_closed(uv_handle_t *h)
+{
+  struct ctl_conn *c = h->data;
+  mtk_strbuf_free(&c->in);
+  free(c->out);
+  free(c);
+}
+
+static void conn_written(uv_write_t *w, int status)
+{
+  (void) status;
+  struct ctl_conn *c = w->data;
+  uv_close((uv_handle_t *) &c->pipe, conn_closed);
+}
+
+static const char *state_name(const struct member *m)
+{
+  static const char *names[] = {"waiting", "running", "exited", "failed"};
+  return m->restarting ? "restarting" : names[m->st];
+}
+
+static json_t *ctl_handle(struct super *s, const json_t *req)
+{
+  const char *cmd = json_string_value(json_object_get(req, "cmd"));
+  if (cmd && strcmp(cmd, "ping") == 0)
+    return json_pack("{s:b, s:i}", "ok", 1, "pid", (int) getpid());
+  if (cmd && strcmp(cmd, "ps") == 0) {
+    json_t *list = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+      struct member *m = s->m[i];
+      json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "Id", m->id, "Name",
+                                            m->name, "Service", m->service, "State", state_name(m),
+                                            "Health",
+                                            !m->test       ? "none"
+                                            : m->healthy   ? "healthy"
+                                            : m->unhealthy ? "unhealthy"
+                                                           : "starting",
+                                            "ExitCode", m->exit_code));
+    }
+    return json_pack("{s:b, s:o}", "ok", 1, "containers", list);
+  }
+  if (cmd && strcmp(cmd, "start") == 0 && !s->aborting) {
+    const json_t *ids = json_object_get(req, "ids");
+    size_t n = json_array_size(ids);
+    const char **v = mtk_xcalloc(n + 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+      v[i] = json_string_value(json_array_get(ids, i)) ?: "";
+    struct mtk_err *e = NULL, *before = s->failure;
+    s->failure = NULL;
+    s->capture = json_array();
+    if (load_members(s, v, n, &e) == 0)
+      advance(s);
+    free(v);
+    json_t *progress = s->capture;
+    s->capture = NULL;
+    if (!e)
+      e = s->failure;
+    else
+      mtk_err_free(&s->failure);
+    s->failure = before;
+    json_t *resp = json_pack("{s:b, s:o}", "ok", e == NULL, "progress", progress);
+    if (e) {
+      mtk_autofree char *t = mtk_err_format(e);
+      json_object_set_new(resp, "error", json_string(t));
+      json_object_set_new(resp, "code", json_integer(e->code));
+      mtk_err_free(&e);
+    }
+    return resp;
+  }
+  return json_pack("{s:b, s:s}", "ok", 0, "error", "unknown or refused command");
+}
+
+static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+  (void) h;
+  (void) hint;
+  static char chunk[4096];
+  buf->base = chunk;
+  buf->len = sizeof(chunk);
+}
+
+static void conn_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+  struct ctl_conn *c = st->data;
+  if (nread > 0)
+    mtk_strbuf_add(&c->in, buf->base, (size_t) nread);
+  bool line = c->in.buf && memchr(c->in.buf, '\n', c->in.len);
+  if (nread >= 0 && !line && c->in.len < 65536)
+    return;
+  uv_read_stop(st);
+  json_t *req = line ? json_loadb(c->in.buf, c->in.len, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+  json_t *resp =
+      req ? ctl_handle(c->s, req) : json_pack("{s:b, s:s}", "ok", 0, "error", "bad request");
+  json_decref(req);
+  char *text = json_dumps(resp, JSON_COMPACT);
+  json_decref(resp);
+  c->out = mtk_xasprintf("%s\n", text ? text : "{}");
+  free(text);
+  uv_buf_t b = uv_buf_init(c->out, (unsigned) strlen(c->out));
+  c->w.data = c;
+  if (uv_write(&c->w, st, &b, 1, conn_written) != 0)
+    uv_close((uv_handle_t *) &c->pipe, conn_closed);
+}
+
+static void ctl_connection(uv_stream_t *server, int status)
+{
+  struct super *s = server->data;
+  if (status < 0)
+    return;
+  struct ctl_conn *c = mtk_xcalloc(1, sizeof(*c));
+  c->s = s;
+  uv_pipe_init(s->loop, &c->pipe, 0);
+  c->pipe.data = c;
+  if (uv_accept(server, (uv_stream_t *) &c->pipe) != 0 ||
+      uv_read_start((uv_stream_t *) &c->pipe, conn_alloc, conn_read) != 0)
+    uv_close((uv_handle_t *) &c->pipe, conn_closed);
+}
+
+/* Listens on <runroot>/projects/<project>/supervisor.sock (a stale one is
+ * replaced); without it the supervisor still works, so errors are quiet. */
+static void ctl_listen(struct super *s, const char *project)
+{
+  mtk_autofree char *projects = mtk_xasprintf("%s/projects", s->runroot);
+  mtk_autofree char *dir = mtk_xasprintf("%s/%s", projects, project);
+  mkdir(s->runroot, 0700);
+  mkdir(projects, 0700);
+  mkdir(dir, 0700);
+  s->ctl_path = mtk_xasprintf("%s/supervisor.sock", dir);
+  if (strlen(s->ctl_path) >= 100)
+    return;
+  unlink(s->ctl_path);
+  uv_pipe_init(s->loop, &s->ctl, 0);
+  s->ctl.data = s;
+  s->ctl_init = true;
+  if (uv_pipe_bind(&s->ctl, s->ctl_path) != 0 ||
+      uv_listen((uv_stream_t *) &s->ctl, 16, ctl_connection) != 0) {
+    uv_close((uv_handle_t *) &s->ctl, close_cb);
+    s->ctl_init = false;
+    return;
+  }
+  chmod(s->ctl_path, 0600);
+}
+
+int mtk_orch_sup_call(const char *runroot, const char *project, const json_t *req, json_t **resp,
+                      struct mtk_err **err)
+{
+  *resp = NULL;
+  mtk_autofree char *path = mtk_xasprintf("%s/projects/%s/supervisor.sock", runroot, project);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(sa.sun_path))
+    return mtk_err_set(err, ENAMETOOLONG, "%s: path too long", path);
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  mtk_autoclose int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+    return mtk_err_set(err, errno, "no supervisor for project %s: %s", project, strerror(errno));
+  mtk_autofree char *text = json_dumps(req, JSON_COMPACT);
+  mtk_autofree char *line = mtk_xasprintf("%s\n", text);
+  if (mtk_file_write_all(fd, line, strlen(line)) < 0)
+    return mtk_err_set(err, errno, "writing to the supervisor: %s", strerror(errno));
+  struct mtk_strbuf sb = MTK_STRBUF_INIT;
+  char buf[4096];
+  ssize_t r;
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  while (poll(&p, 1, 60000) > 0 &&
+         ((r = read(fd, buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR)))
+    if (r > 0)
+      mtk_strbuf_add(&sb, buf, (size_t) r);
+  *resp = sb.buf ? json_loadb(sb.buf, sb.len, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+  mtk_strbuf_free(&sb);
+  if (!*resp)
+    return mtk_err_set(err, EIO, "the supervisor of project %s did not answer", project);
+  return 0;
+}
+
 /* ------------------------------------------------------------- the loop */
 
+/* Adds the containers not supervised yet (in any order; advance() starts
+ * them when their dependencies allow).  Members are never moved: timers
+ * point at them. */
 static int load_members(struct super *s, const char *const *ids, size_t n, struct mtk_err **err)
 {
-  s->m = mtk_xcalloc(n ? n : 1, sizeof(*s->m));
+  s->m = mtk_xrealloc(s->m, (s->n + n + 1) * sizeof(*s->m));
   for (size_t i = 0; i < n; i++) {
     mtk_autoptr(mtk_ctr) c = NULL;
     if (mtk_ctr_load(s->root, s->runroot, ids[i], &c, err) < 0)
       return -1;
-    struct member *m = &s->m[s->n++];
+    if (find(s, c->id))
+      continue;
+    struct member *m = mtk_xcalloc(1, sizeof(*m));
+    s->m[s->n++] = m;
     m->s = s;
     snprintf(m->id, sizeof(m->id), "%s", c->id);
     m->name = mtk_xstrdup(c->name);
@@ -497,17 +714,16 @@ static int load_members(struct super *s, const char *const *ids, size_t n, struc
     int w = (int) strlen(m->name);
     if (w > s->width)
       s->width = w;
-  }
-  /* one colour per service, stable: by the order of the services */
-  const char *key;
-  json_t *v;
-  int k = 0;
-  json_object_foreach((json_t *) s->services, key, v)
-  {
-    for (size_t i = 0; i < s->n; i++)
-      if (strcmp(s->m[i].service, key) == 0)
-        s->m[i].colour = colours[k % (int) (sizeof(colours) / sizeof(*colours))];
-    k++;
+    /* one colour per service, stable: by the order of the services */
+    const char *key;
+    json_t *v;
+    int k = 0;
+    json_object_foreach((json_t *) s->services, key, v)
+    {
+      if (strcmp(m->service, key) == 0)
+        m->colour = colours[k % (int) (sizeof(colours) / sizeof(*colours))];
+      k++;
+    }
   }
   return 0;
 }
@@ -515,9 +731,10 @@ static int load_members(struct super *s, const char *const *ids, size_t n, struc
 static void free_members(struct super *s)
 {
   for (size_t i = 0; i < s->n; i++) {
-    free(s->m[i].service);
-    free(s->m[i].name);
-    json_decref(s->m[i].test);
+    free(s->m[i]->service);
+    free(s->m[i]->name);
+    json_decref(s->m[i]->test);
+    free(s->m[i]);
   }
   free(s->m);
 }
@@ -542,6 +759,7 @@ static int run_loop(struct super *s, const char *const *ids, size_t n, int *exit
       uv_signal_start(&s->sigterm, on_signal, SIGTERM);
       s->signals_init = true;
     }
+    ctl_listen(s, s->project);
     advance(s);
     if (!all_done(s))
       uv_run(&loop, UV_RUN_DEFAULT);
@@ -554,6 +772,7 @@ static int run_loop(struct super *s, const char *const *ids, size_t n, int *exit
   if (uv_loop_close(&loop) != 0)
     uv_run(&loop, UV_RUN_NOWAIT);
   free_members(s);
+  free(s->ctl_path);
   if (rc == 0 && s->failure) {
     *err = s->failure;
     s->failure = NULL;
@@ -652,6 +871,7 @@ int mtk_orch_supervise(const char *root, const char *runroot, const struct mtk_p
   struct super s = {
       .root = root,
       .runroot = runroot,
+      .project = p->name,
       .services = json_object_get(p->model, "services"),
       .o = o,
       .notify_fd = -1,

@@ -122,6 +122,14 @@ sleep 2
 flaky=$("$MTK" "${G[@]}" container inspect -f '{{.RestartCount}}' "$P-flaky-1" 2>&1)
 check "on-failure:2 restarted twice" 2 "$flaky"
 
+# a second up -d while the supervisor runs hands the new container to it
+sup1=$(cat "$T/run/projects/$P/supervisor.pid" 2>/dev/null)
+out=$("$MTK" "${G[@]}" up -d --scale worker=3 2>&1)
+has "scaled up: a third worker" "$P-worker-3  Started" "$out"
+check "one supervisor per project" "$sup1" "$(cat "$T/run/projects/$P/supervisor.pid" 2>/dev/null)"
+check "a single supervisor process for the project" 1 \
+  "$(pgrep -c -f -- "--root $T/root" 2>/dev/null)"
+
 # a second up recreates only the changed service
 sed -i 's/command: sleep 1000/command: sleep 1001/' compose.yaml
 out=$("$MTK" "${G[@]}" up -d 2>&1)
