@@ -60,8 +60,14 @@ run() { "$MTK" "${G[@]}" container run --rm "$@"; }
 
 snapshot() {
   grep -F " $T/" /proc/self/mountinfo | awk '{print $5}'
+  # a process of this test (its command line names $T) in a mount namespace
+  # that still holds one of our mounts; other tests' runtimes running at the
+  # same time may hold a copy of them for a moment, and are not ours
   grep -l -F "$T/" /proc/[0-9]*/mountinfo 2>/dev/null | grep -v -e "/proc/$$/" -e /proc/self/ |
-    while read -r f; do echo "process ${f#/proc/}"; done
+    while read -r f; do
+      p=${f#/proc/} p=${p%/mountinfo}
+      { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$T/" && echo "process $p"
+    done
   pgrep -a -f -- "--root $T/run/runtime" || true
   find "$T/run" 2>/dev/null | sort
   find "$T/root/containers" -mindepth 1 -maxdepth 1 -not -name '.*' 2>/dev/null | sort
