@@ -48,7 +48,7 @@ int mtk_cli_volume_prune(struct mtk_cli *, const struct mtk_cli_cmd *, int, char
 /* clang-format off */
 #define MTK_CLI_PROJECT_VERBS(X) \
   X(ps) X(logs) X(stop_cmd) X(kill) X(rm) X(start) X(restart) X(exec) X(port) X(top) X(run) \
-  X(create) X(wait) X(ls)
+  X(create) X(wait) X(ls) X(pull) X(images)
 /* clang-format on */
 #define MTK_CLI_PROJECT_DECL(verb)                                                                 \
   int mtk_cli_project_##verb(struct mtk_cli *, const struct mtk_cli_cmd *, int, char **,           \

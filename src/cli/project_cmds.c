@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "cli/project.h"
+#include "image/image.h"
+#include "image/progress.h"
+#include "image/store.h"
 #include "orch/orch.h"
 #include "runtime/container.h"
 #include "sup/sup.h"
@@ -838,5 +841,106 @@ int mtk_cli_project_ls(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int a
   }
   json_decref(out);
   json_decref(projects);
+  return 0;
+}
+
+/* ----------------------------------------------------------- pull, images */
+
+/* `pull [-q] [--ignore-pull-failures] [SERVICE...]`: the services' images
+ * (services with only `build:` are skipped, as docker compose does). */
+int mtk_cli_project_pull(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                         struct mtk_err **err)
+{
+  bool quiet = false, ignore = false;
+  int k = 1;
+  for (; k < argc && argv[k][0] == '-'; k++) {
+    if (strcmp(argv[k], "-q") == 0 || strcmp(argv[k], "--quiet") == 0)
+      quiet = true;
+    else if (strcmp(argv[k], "--ignore-pull-failures") == 0)
+      ignore = true;
+    else if (strcmp(argv[k], "-h") == 0 || strcmp(argv[k], "--help") == 0) {
+      mtk_cli_print_cmd_help(stdout, cmd);
+      return 0;
+    } else
+      return mtk_cli_usage_error(cmd, err, "unknown option \"%s\"", argv[k]);
+  }
+  mtk_autoptr(mtk_project) p = mtk_cli_project_load(cli, err);
+  if (!p)
+    return -1;
+  const json_t *services = json_object_get(p->model, "services");
+  for (int i = k; i < argc; i++)
+    if (!json_object_get(services, argv[i]))
+      return mtk_err_set(err, ENOENT, "no such service: %s", argv[i]);
+  mtk_autoptr(mtk_store) s = NULL;
+  if (mtk_store_open(cli->root, &s, err) < 0)
+    return -1;
+  struct mtk_progress *prog = quiet ? NULL : mtk_progress_new(stderr, isatty(STDERR_FILENO));
+  int rc = 0;
+  const char *name;
+  json_t *svc;
+  json_object_foreach((json_t *) services, name, svc)
+  {
+    bool wanted = k == argc;
+    for (int i = k; i < argc; i++)
+      wanted |= strcmp(argv[i], name) == 0;
+    const char *image = json_string_value(json_object_get(svc, "image"));
+    if (!wanted || !image)
+      continue;
+    if (!quiet)
+      fprintf(stderr, " %s Pulling %s\n", name, image);
+    struct mtk_err *e = NULL;
+    mtk_autoptr(mtk_store_image) img = mtk_image_pull(s, image, NULL, prog, &e);
+    if (!img) {
+      if (ignore) {
+        mtk_autofree char *t = mtk_err_format(e);
+        fprintf(stderr, " %s: %s\n", name, t);
+        mtk_err_free(&e);
+        continue;
+      }
+      *err = e;
+      mtk_err_wrap(err, "service %s", name);
+      rc = -1;
+      break;
+    }
+    if (!quiet)
+      fprintf(stderr, " \u2714 %s Pulled\n", name);
+  }
+  mtk_progress_free(prog);
+  return rc;
+}
+
+/* `images [-q] [SERVICE...]`: the images of the project's containers. */
+int mtk_cli_project_images(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc,
+                           char **argv, struct mtk_err **err)
+{
+  struct pflags f;
+  bool help;
+  int i = pparse(cmd, argc, argv, &f, &help, err);
+  if (i < 0 || help)
+    return i < 0 ? i : 0;
+  struct sel s;
+  if (sel_load(cli, argv + i, (size_t) (argc - i), false, &s, err) < 0)
+    return -1;
+  if (!f.quiet)
+    printf("%-28s%-24s%-12s%s\n", "CONTAINER", "REPOSITORY", "TAG", "IMAGE ID");
+  for (size_t k = 0; k < s.n; k++) {
+    const char *id = json_string_value(json_object_get(s.v[k]->config, "Image"));
+    const char *ref =
+        json_string_value(json_object_get(json_object_get(s.v[k]->config, "Config"), "Image"));
+    const char *hex = id && strncmp(id, "sha256:", 7) == 0 ? id + 7 : id ? id : "";
+    if (f.quiet) {
+      printf("%s\n", hex);
+      continue;
+    }
+    mtk_autofree char *repo = mtk_xstrdup(ref ? ref : "<none>");
+    const char *tag = "latest";
+    char *colon = strrchr(repo, ':');
+    if (colon && !strchr(colon, '/')) {
+      *colon = 0;
+      tag = colon + 1;
+    }
+    printf("%-28s%-24s%-12s%.12s\n", s.v[k]->name, repo, tag, hex);
+  }
+  sel_free(&s);
   return 0;
 }
