@@ -18,6 +18,7 @@
 #include "image/progress.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
+#include "util/signal.h"
 
 void mtk_cli_tabwrite(FILE *out, char *const *lines, size_t n, size_t minwidth)
 {
@@ -137,59 +138,16 @@ char *mtk_cli_ctr_status_text(const struct mtk_ctr *c)
 
 /* ---------------------------------------------------------------- signals */
 
-static const struct {
-  const char *name;
-  int sig;
-} signals[] = {
-    {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
-    {"CLD", SIGCHLD},  {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},
-    {"ILL", SIGILL},   {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},
-    {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},
-    {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT},
-    {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
-    {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
-    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},
-    {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
-};
-
 int mtk_cli_signal_parse(const char *s, int *sig, struct mtk_err **err)
 {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (*s && !*end) {
-    if (v <= 0 || v > SIGRTMAX)
-      return mtk_err_set(err, EINVAL, "invalid signal: %s", s);
-    *sig = (int) v;
-    return 0;
-  }
-  mtk_autofree char *up = mtk_xstrdup(s);
-  for (char *p = up; *p; p++)
-    *p = (char) toupper((unsigned char) *p);
-  const char *n = strncmp(up, "SIG", 3) == 0 ? up + 3 : up;
-  for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-    if (strcmp(n, signals[i].name) == 0)
-      return *sig = signals[i].sig, 0;
-  /* RTMIN, RTMIN+1..15, RTMAX-14..RTMAX-1, RTMAX */
-  int k = 0, rv = 0;
-  if (strcmp(n, "RTMIN") == 0 || strcmp(n, "RTMAX") == 0)
-    return *sig = n[2] == 'M' && n[3] == 'I' ? SIGRTMIN : SIGRTMAX, 0;
-  if (sscanf(n, "RTMIN+%d%n", &rv, &k) == 1 && !n[k] && rv >= 1 && rv <= 15)
-    return *sig = SIGRTMIN + rv, 0;
-  if (sscanf(n, "RTMAX-%d%n", &rv, &k) == 1 && !n[k] && rv >= 1 && rv <= 14)
-    return *sig = SIGRTMAX - rv, 0;
-  return mtk_err_set(err, EINVAL, "invalid signal: %s", s);
+  if (!mtk_signal_parse(s, sig))
+    return mtk_err_set(err, EINVAL, "invalid signal: %s", s);
+  return 0;
 }
 
 const char *mtk_cli_signal_name(int sig, char buf[16])
 {
-  for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-    if (signals[i].sig == sig && strcmp(signals[i].name, "CLD") != 0 &&
-        strcmp(signals[i].name, "IOT") != 0 && strcmp(signals[i].name, "POLL") != 0) {
-      snprintf(buf, 16, "SIG%s", signals[i].name);
-      return buf;
-    }
-  snprintf(buf, 16, "signal %d", sig);
-  return buf;
+  return mtk_signal_name(sig, buf);
 }
 
 /* -------------------------------------------------------------------- du */

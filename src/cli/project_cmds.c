@@ -186,19 +186,31 @@ static int pparse(const struct mtk_cli_cmd *cmd, int argc, char **argv, struct p
   return optind;
 }
 
+/* The prologue of most verbs: their flags, then the project's containers
+ * of the services named after them.  The index of the first service (> 0),
+ * 0 when --help was printed (nothing loaded), or -1 with *err. */
+static int begin(const struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
+                 bool running_only, struct pflags *f, struct sel *s, struct mtk_err **err)
+{
+  bool help;
+  int i = pparse(cmd, argc, argv, f, &help, err);
+  if (i < 0 || help)
+    return i < 0 ? i : 0;
+  if (sel_load(cli, argv + i, (size_t) (argc - i), running_only, s, err) < 0)
+    return -1;
+  return i;
+}
+
 /* ------------------------------------------------------------------- ps */
 
 int mtk_cli_project_ps(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int argc, char **argv,
                        struct mtk_err **err)
 {
   struct pflags f;
-  bool help;
-  int i = pparse(cmd, argc, argv, &f, &help, err);
-  if (i < 0 || help)
-    return i < 0 ? i : 0;
   struct sel s;
-  if (sel_load(cli, argv + i, (size_t) (argc - i), false, &s, err) < 0)
-    return -1;
+  int i = begin(cli, cmd, argc, argv, false, &f, &s, err);
+  if (i <= 0)
+    return i;
   /* `container ps` over exactly these containers */
   struct mtk_cli_strv a = {0};
   mtk_cli_strv_push(&a, "ps");
@@ -281,13 +293,10 @@ int mtk_cli_project_logs(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int
 {
   static const int colours[] = {36, 33, 32, 35, 34, 96, 93, 92, 95, 94};
   struct pflags f;
-  bool help;
-  int i = pparse(cmd, argc, argv, &f, &help, err);
-  if (i < 0 || help)
-    return i < 0 ? i : 0;
   struct sel s;
-  if (sel_load(cli, argv + i, (size_t) (argc - i), false, &s, err) < 0)
-    return -1;
+  int i = begin(cli, cmd, argc, argv, false, &f, &s, err);
+  if (i <= 0)
+    return i;
   int width = 0;
   for (size_t k = 0; k < s.n; k++)
     if ((int) strlen(s.v[k]->name) > width)
@@ -334,13 +343,10 @@ int mtk_cli_project_stop_cmd(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd,
                              char **argv, struct mtk_err **err)
 {
   struct pflags f;
-  bool help;
-  int i = pparse(cmd, argc, argv, &f, &help, err);
-  if (i < 0 || help)
-    return i < 0 ? i : 0;
   struct sel s;
-  if (sel_load(cli, argv + i, (size_t) (argc - i), true, &s, err) < 0)
-    return -1;
+  int i = begin(cli, cmd, argc, argv, true, &f, &s, err);
+  if (i <= 0)
+    return i;
   int rc = mtk_cli_project_stop(cli, s.p->model, s.v, s.n, f.timeout, false, false, err);
   sel_free(&s);
   return rc;
@@ -380,13 +386,10 @@ int mtk_cli_project_rm(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int a
                        struct mtk_err **err)
 {
   struct pflags f;
-  bool help;
-  int i = pparse(cmd, argc, argv, &f, &help, err);
-  if (i < 0 || help)
-    return i < 0 ? i : 0;
   struct sel s;
-  if (sel_load(cli, argv + i, (size_t) (argc - i), false, &s, err) < 0)
-    return -1;
+  int i = begin(cli, cmd, argc, argv, false, &f, &s, err);
+  if (i <= 0)
+    return i;
   int rc = 0;
   if (f.stop_first)
     rc = mtk_cli_project_stop(cli, s.p->model, s.v, s.n, f.timeout, false, false, err);
@@ -440,13 +443,10 @@ int mtk_cli_project_start(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, in
                           struct mtk_err **err)
 {
   struct pflags f;
-  bool help;
-  int i = pparse(cmd, argc, argv, &f, &help, err);
-  if (i < 0 || help)
-    return i < 0 ? i : 0;
   struct sel s;
-  if (sel_load(cli, argv + i, (size_t) (argc - i), false, &s, err) < 0)
-    return -1;
+  int i = begin(cli, cmd, argc, argv, false, &f, &s, err);
+  if (i <= 0)
+    return i;
   int rc = start_sel(cli, &s, err);
   sel_free(&s);
   return rc;
@@ -456,13 +456,10 @@ int mtk_cli_project_restart(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, 
                             char **argv, struct mtk_err **err)
 {
   struct pflags f;
-  bool help;
-  int i = pparse(cmd, argc, argv, &f, &help, err);
-  if (i < 0 || help)
-    return i < 0 ? i : 0;
   struct sel s;
-  if (sel_load(cli, argv + i, (size_t) (argc - i), false, &s, err) < 0)
-    return -1;
+  int i = begin(cli, cmd, argc, argv, false, &f, &s, err);
+  if (i <= 0)
+    return i;
   int rc = mtk_cli_project_stop(cli, s.p->model, s.v, s.n, f.timeout, false, false, err);
   sel_free(&s);
   if (rc == 0 && sel_load(cli, argv + i, (size_t) (argc - i), false, &s, err) == 0) {
@@ -573,13 +570,10 @@ int mtk_cli_project_top(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, int 
                         struct mtk_err **err)
 {
   struct pflags f;
-  bool help;
-  int i = pparse(cmd, argc, argv, &f, &help, err);
-  if (i < 0 || help)
-    return i < 0 ? i : 0;
   struct sel s;
-  if (sel_load(cli, argv + i, (size_t) (argc - i), true, &s, err) < 0)
-    return -1;
+  int i = begin(cli, cmd, argc, argv, true, &f, &s, err);
+  if (i <= 0)
+    return i;
   int rc = 0;
   for (size_t k = 0; k < s.n && rc == 0; k++) {
     printf("%s\n", s.v[k]->name);
@@ -914,13 +908,10 @@ int mtk_cli_project_images(struct mtk_cli *cli, const struct mtk_cli_cmd *cmd, i
                            char **argv, struct mtk_err **err)
 {
   struct pflags f;
-  bool help;
-  int i = pparse(cmd, argc, argv, &f, &help, err);
-  if (i < 0 || help)
-    return i < 0 ? i : 0;
   struct sel s;
-  if (sel_load(cli, argv + i, (size_t) (argc - i), false, &s, err) < 0)
-    return -1;
+  int i = begin(cli, cmd, argc, argv, false, &f, &s, err);
+  if (i <= 0)
+    return i;
   if (!f.quiet)
     printf("%-28s%-24s%-12s%s\n", "CONTAINER", "REPOSITORY", "TAG", "IMAGE ID");
   for (size_t k = 0; k < s.n; k++) {

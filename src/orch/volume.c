@@ -14,22 +14,13 @@
 
 #include "image/store.h"
 #include "orch/orch.h"
+#include "runtime/volume.h"
 #include "util/cleanup.h"
-
-static bool valid_name(const char *name)
-{
-  if (!name || !*name || strlen(name) > 255 || name[0] == '.' || name[0] == '-')
-    return false;
-  for (const char *c = name; *c; c++)
-    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-          *c == '_' || *c == '.' || *c == '-'))
-      return false;
-  return true;
-}
+#include "util/file.h"
 
 static int check_name(const char *name, struct mtk_err **err)
 {
-  if (valid_name(name))
+  if (mtk_ctr_volume_name_valid(name))
     return 0;
   mtk_err_set(err, EINVAL, "\"%s\" includes invalid characters for a local volume name", name);
   mtk_err_hint(err, "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
@@ -41,13 +32,11 @@ int mtk_volume_create(const char *root, const char *name, const char *const *lab
 {
   if (check_name(name, err) < 0)
     return -1;
-  mtk_autofree char *top = mtk_xasprintf("%s/volumes", root);
-  mtk_autofree char *dir = mtk_xasprintf("%s/%s", top, name);
-  mtk_autofree char *data = mtk_xasprintf("%s/_data", dir);
-  mtk_autofree char *rec = mtk_xasprintf("%s/volume.json", dir);
-  if ((mkdir(root, 0700) < 0 && errno != EEXIST) || (mkdir(top, 0700) < 0 && errno != EEXIST) ||
-      (mkdir(dir, 0700) < 0 && errno != EEXIST) || (mkdir(data, 0755) < 0 && errno != EEXIST))
-    return mtk_err_set(err, errno, "creating volume %s: %s", name, strerror(errno));
+  bool created;
+  mtk_autofree char *data = mtk_ctr_volume_ensure(root, name, &created, err);
+  if (!data)
+    return mtk_err_wrap(err, "creating volume %s", name);
+  mtk_autofree char *rec = mtk_xasprintf("%s/volumes/%s/volume.json", root, name);
   json_t *v = json_load_file(rec, 0, NULL);
   if (!v) {
     char ts[32];
@@ -63,11 +52,10 @@ int mtk_volume_create(const char *root, const char *name, const char *const *lab
     }
     v = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:{}}", "Name", name, "Driver", "local",
                   "Mountpoint", data, "CreatedAt", ts, "Labels", l, "Scope", "local", "Options");
-    mtk_autofree char *tmp = mtk_xasprintf("%s.tmp", rec);
-    if (json_dump_file(v, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 || rename(tmp, rec) < 0) {
-      unlink(tmp);
+    mtk_autofree char *text = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (mtk_file_write_atomic(rec, text, strlen(text), 0600, err) < 0) {
       json_decref(v);
-      return mtk_err_set(err, EIO, "writing %s failed", rec);
+      return -1;
     }
   }
   if (out)
@@ -81,7 +69,7 @@ int mtk_volume_inspect(const char *root, const char *name, json_t **out, struct 
 {
   mtk_autofree char *dir = mtk_xasprintf("%s/volumes/%s", root, name);
   struct stat st;
-  if (!valid_name(name) || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+  if (!mtk_ctr_volume_name_valid(name) || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
     mtk_err_set(err, ENOENT, "get %s: no such volume", name);
     return -1;
   }
@@ -109,7 +97,7 @@ int mtk_volume_list(const char *root, json_t **out, struct mtk_err **err)
   size_t n = 0;
   struct dirent *e;
   while ((e = readdir(d)))
-    if (valid_name(e->d_name)) {
+    if (mtk_ctr_volume_name_valid(e->d_name)) {
       names = mtk_xrealloc(names, (n + 1) * sizeof(*names));
       names[n++] = mtk_xstrdup(e->d_name);
     }

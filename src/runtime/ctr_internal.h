@@ -13,6 +13,7 @@
 
 #include "mtk/err.h"
 #include "runtime/container.h"
+#include "runtime/volume.h"
 
 /* Docker's "never" time. */
 #define MTK_CTR_ZERO_TIME "0001-01-01T00:00:00Z"
@@ -108,22 +109,6 @@ struct mtk_oci_mount;
 json_t *mtk_ctr_spec(const struct mtk_ctr *c, const char *rootfs, const struct mtk_oci_mount *m,
                      size_t n_mounts, const char *netns, struct mtk_err **err);
 
-/* --------------------------------------------------------------- volumes */
-
-/* Valid local volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+). */
-bool mtk_ctr_volume_name_valid(const char *name);
-/* <root>/volumes/<name>/_data, created when missing; *created tells whether
- * this call made the _data directory. */
-char *mtk_ctr_volume_ensure(const char *root, const char *name, bool *created,
-                            struct mtk_err **err);
-/* Docker's copy-up: when the volume dir `data` is empty, copies the content
- * of `path` inside the container rootfs (resolved inside it; missing = no
- * copy) into it, with owners, modes, times and symlinks. */
-int mtk_ctr_volume_copy_up(const char *rootfs, const char *path, const char *data,
-                           struct mtk_err **err);
-/* Removes a volume (its directory) when no container uses it; EBUSY names
- * the user. */
-int mtk_ctr_volume_remove(const char *root, const char *name, const char *except_ctr,
-                          struct mtk_err **err);
+/* volumes: runtime/volume.h */
 
 #endif

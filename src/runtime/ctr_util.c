@@ -20,6 +20,7 @@
 #include "runtime/ctr_internal.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
+#include "util/signal.h"
 #include "util/file.h"
 
 #define JSON_MAX (16 << 20)
@@ -234,50 +235,11 @@ bool mtk_ctr_monitor_alive(const struct mtk_ctr *c)
   return pid > 0 && mtk_ctr_proc_alive((pid_t) pid, (uint64_t) start);
 }
 
-static const struct {
-  const char *name;
-  int sig;
-} signals[] = {
-    {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD},
-    {"CLD", SIGCHLD},  {"CONT", SIGCONT}, {"FPE", SIGFPE},       {"HUP", SIGHUP},
-    {"ILL", SIGILL},   {"INT", SIGINT},   {"IO", SIGIO},         {"IOT", SIGIOT},
-    {"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},     {"PROF", SIGPROF},
-    {"PWR", SIGPWR},   {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT},
-    {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
-    {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
-    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},
-    {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
-};
-
 int mtk_ctr_signal_parse(const char *s, int *sig, struct mtk_err **err)
 {
-  char *end;
-  if (!s || !*s)
+  if (!mtk_signal_parse(s, sig))
     return mtk_err_set(err, EINVAL, "Invalid signal: %s", s ? s : "");
-  long v = strtol(s, &end, 10);
-  if (!*end) {
-    if (v <= 0 || v > SIGRTMAX)
-      return mtk_err_set(err, EINVAL, "Invalid signal: %s", s);
-    *sig = (int) v;
-    return 0;
-  }
-  mtk_autofree char *up = mtk_xstrdup(s);
-  for (char *p = up; *p; p++)
-    *p = (char) toupper((unsigned char) *p);
-  const char *n = strncmp(up, "SIG", 3) == 0 ? up + 3 : up;
-  for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-    if (strcmp(n, signals[i].name) == 0)
-      return *sig = signals[i].sig, 0;
-  int k = 0, rv = 0;
-  if (strcmp(n, "RTMIN") == 0)
-    return *sig = SIGRTMIN, 0;
-  if (strcmp(n, "RTMAX") == 0)
-    return *sig = SIGRTMAX, 0;
-  if (sscanf(n, "RTMIN+%d%n", &rv, &k) == 1 && !n[k] && rv >= 1 && rv <= 15)
-    return *sig = SIGRTMIN + rv, 0;
-  if (sscanf(n, "RTMAX-%d%n", &rv, &k) == 1 && !n[k] && rv >= 1 && rv <= 14)
-    return *sig = SIGRTMAX - rv, 0;
-  return mtk_err_set(err, EINVAL, "Invalid signal: %s", s);
+  return 0;
 }
 
 int mtk_ctr_stop_signal(const struct mtk_ctr *c)
